@@ -1,0 +1,20 @@
+// Builds the BPF objects (bpf/Makefile) and the native addon (node-gyp).
+// Under `npm install` a failed build is a warning: bindsight then runs on its
+// pure-TypeScript procfs source. `--strict` (npm run build, CI) makes it fatal.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const strict = process.argv.includes('--strict');
+const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
+
+let ok = true;
+if (existsSync('bpf/Makefile')) ok = run('make', ['-C', 'bpf']) && ok;
+ok = ok && run(process.execPath, [
+  new URL('../node_modules/node-gyp/bin/node-gyp.js', import.meta.url).pathname, 'rebuild',
+]);
+if (!ok) {
+  const msg = 'bindsight: native build failed; the procfs source will be used. ' +
+    'Run scripts/setup.sh to install clang, libbpf-dev and bpftool.';
+  if (strict) { console.error(msg); process.exit(1); }
+  console.warn(msg);
+}

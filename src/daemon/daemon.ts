@@ -1,0 +1,174 @@
+// Wires the parts together: a discovery source feeds the socket table, each
+// change rebuilds the registry and the zone index, and the DNS server and the
+// control endpoint read the current index. All I/O lives here and in the
+// adapters it calls; the registry and answer building stay pure.
+import type { Config } from '../config/config.js';
+import { parseHostPort } from '../config/config.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../api/metrics.js';
+import { startControl, type ControlServer } from '../api/control.js';
+import { selectSource } from '../discovery/select.js';
+import type { DiscoverySource, SourceEvent } from '../discovery/source.js';
+import { selfNetns } from '../discovery/procfs.js';
+import { buildRegistry, type Registry } from '../registry/registry.js';
+import { readHost } from '../registry/host.js';
+import { compileRules, type CompiledRule } from '../naming/rules.js';
+import { readEtcServices, typeTable, type TypeTable } from '../naming/service-types.js';
+import { toLabel } from '../naming/label.js';
+import { renderRegistry } from '../dns/discovered-zone.js';
+import { buildZoneSet, type ZoneInput, type ZoneSet } from '../dns/zone-set.js';
+import { synthesizeNs, synthesizeSoa } from '../dns/authority.js';
+import { answer } from '../dns/answer.js';
+import { nameKey } from '../dns/records.js';
+import { startDnsServer, type DnsServer } from '../dns/server.js';
+import { SocketTable } from './socket-table.js';
+import { EventRecord } from './event-record.js';
+import { loadZoneDir, type LoadedZone } from '../zones/load.js';
+
+export interface DaemonState {
+  registry(): Registry;
+  events(): ReturnType<EventRecord['list']>;
+  source(): { name: string; stats?: unknown };
+  metrics: Metrics;
+}
+
+export class Daemon implements DaemonState {
+  readonly metrics = new Metrics();
+  private readonly table = new SocketTable();
+  private readonly record = new EventRecord();
+  private readonly rules: CompiledRule[];
+  private readonly types: TypeTable;
+  private readonly netns = selfNetns();
+  private current: Registry;
+  private zones: ZoneSet = { zones: [], reverse: new Map() };
+  private staticZones: LoadedZone[] = [];
+  private serial = Math.floor(Date.now() / 1000);
+  private lastRendered = '';
+  private src: DiscoverySource | undefined;
+  private dns: DnsServer | undefined;
+  private control: ControlServer | undefined;
+  private rebuildPending = false;
+
+  constructor(private readonly config: Config, private readonly log: Logger) {
+    this.rules = compileRules(config.rules);
+    this.types = typeTable(readEtcServices());
+    this.current = { host: readHost(this.netns), services: [] };
+  }
+
+  registry(): Registry {
+    return this.current;
+  }
+
+  events() {
+    return this.record.list();
+  }
+
+  source() {
+    const s = this.src as (DiscoverySource & { stats?: () => unknown }) | undefined;
+    return { name: s?.name ?? 'none', ...(s?.stats ? { stats: s.stats() } : {}) };
+  }
+
+  /** The DNS and control addresses actually bound (port 0 resolved). */
+  addresses() {
+    return { dns: this.dns?.addresses() ?? [], control: this.control?.address() ?? null };
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.zonesDir) {
+      const { zones, errors } = await loadZoneDir(c.zonesDir, { defaultTtl: c.ttl });
+      for (const e of errors) this.log.error({ err: e, code: e.code }, 'zone file skipped');
+      this.staticZones = zones;
+      this.log.info({ dir: c.zonesDir, zones: zones.map((z) => `${z.file}:${z.origin}`) }, 'static zones loaded');
+    }
+    this.rebuild();
+
+    const sel = await selectSource(c.source, {
+      intervalMs: c.intervalMs, reconcileMs: c.reconcileMs, ebpf: c.ebpf, log: this.log.child({ component: 'source' }),
+    });
+    for (const s of sel.skipped) this.log.warn({ source: s.name, reason: s.reason }, `discovery source ${s.name} not used`);
+    this.src = sel.source;
+    this.log.info(
+      { source: sel.source.name, requested: c.source, skipped: sel.skipped },
+      c.source === 'auto'
+        ? `discovery source: ${sel.source.name} (auto${sel.skipped.length ? `; ${sel.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}` : ''})`
+        : `discovery source: ${sel.source.name} (requested)`,
+    );
+
+    this.dns = await startDnsServer({
+      listen: c.listen.map((l) => parseHostPort(l, 'listen')),
+      answer: (q) => answer(this.zones, q),
+      log: this.log.child({ component: 'dns' }),
+      rrl: c.rrl.enabled ? { enabled: true, responsesPerSecond: c.rrl.responsesPerSecond, exemptLoopback: c.rrl.exemptLoopback } : undefined,
+      onResponse: (i) => this.metrics.response(i.qtype, i.rcode, i.transport, i.truncated),
+      onMalformed: (reason) => this.metrics.malformed.inc({ reason }),
+      onRateLimited: (action) => this.metrics.rateLimited.inc({ action }),
+    });
+    for (const a of this.dns.addresses()) this.log.info({ address: a.address, port: a.port, transport: a.transport }, `dns listening on ${a.transport} ${a.address}:${a.port}`);
+
+    await sel.source.start(
+      (e) => this.onSourceEvent(e),
+      (err) => {
+        this.metrics.scanErrors.inc({ source: sel.source.name });
+        this.log.warn({ err }, 'discovery scan failed; keeping the last good registry');
+      },
+    );
+
+    if (c.control !== 'off') {
+      this.control = await startControl(parseHostPort(c.control, 'control'), this, this.log.child({ component: 'control' }));
+      const a = this.control.address();
+      this.log.info({ address: a.address, port: a.port }, `control endpoint on http://${a.address}:${a.port}`);
+    }
+    this.log.info({ services: this.current.services.length }, 'bindsight ready');
+  }
+
+  private onSourceEvent(e: SourceEvent): void {
+    const name = this.src?.name ?? 'unknown';
+    if (e.kind === 'snapshot') this.metrics.scans.inc({ source: name });
+    else {
+      this.metrics.events.inc({ kind: e.kind }, e.sockets.length);
+      for (const s of e.sockets) {
+        const r = this.record.push(e.kind, s);
+        this.log.debug({ event: r }, `socket ${e.kind}`);
+      }
+    }
+    if (!this.table.apply(e)) return;
+    // Coalesce a burst of events into one rebuild.
+    if (this.rebuildPending) return;
+    this.rebuildPending = true;
+    setImmediate(() => {
+      this.rebuildPending = false;
+      this.rebuild();
+    });
+  }
+
+  private rebuild(): void {
+    const c = this.config;
+    const host = readHost(this.netns);
+    this.current = buildRegistry(this.table.all(), host, { rules: this.rules, types: this.types });
+    const rendered = renderRegistry(this.current, { origin: c.zone, ttl: c.ttl });
+    const fingerprint = JSON.stringify(rendered);
+    if (fingerprint !== this.lastRendered) {
+      this.serial++;
+      this.lastRendered = fingerprint;
+    }
+    const nsName = `${toLabel(host.hostname)}.${c.zone}`;
+    const auth = (origin: string) => {
+      const o = { origin, nsName, serial: this.serial, ttl: c.ttl, negativeTtl: c.negativeTtl };
+      return { soa: synthesizeSoa(o), ns: synthesizeNs(o) };
+    };
+    const inputs: ZoneInput[] = [{ origin: c.zone, records: rendered.records, ...auth(c.zone) }];
+    for (const z of this.staticZones) {
+      const existing = inputs.find((i) => nameKey(i.origin) === nameKey(z.origin));
+      if (existing) existing.records = [...existing.records, ...z.records, ...(z.soa ? [z.soa] : [])];
+      else inputs.push({ origin: z.origin, records: [...z.records, ...(z.soa ? [z.soa] : [])], ...auth(z.origin) });
+    }
+    this.zones = buildZoneSet(inputs, rendered.reverse);
+    this.metrics.services.set(this.current.services.length);
+    this.metrics.endpoints.set(this.current.services.reduce((n, s) => n + s.endpoints.length, 0));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([this.src?.stop(), this.dns?.close(), this.control?.close()]);
+  }
+}

@@ -1,0 +1,50 @@
+// The daemon's view of the kernel's sockets: snapshots replace it, add/remove
+// events edit it. Pure apart from holding state.
+import type { SocketRecord } from '../discovery/socket.js';
+import type { SourceEvent } from '../discovery/source.js';
+
+/** The kernel's socket cookie when known; otherwise the socket's own coordinates. */
+export function socketKey(s: SocketRecord): string {
+  return s.cookie ? `c:${s.cookie}` : `${s.netns}|${s.proto}|${s.family}|${s.address}|${s.port}|${s.inode}`;
+}
+
+export class SocketTable {
+  private sockets = new Map<string, SocketRecord>();
+
+  /** Applies an event; returns true when the table changed. */
+  apply(e: SourceEvent): boolean {
+    if (e.kind === 'snapshot') {
+      const next = new Map(e.sockets.map((s) => [socketKey(s), s] as const));
+      const changed = !sameTable(this.sockets, next);
+      this.sockets = next;
+      return changed;
+    }
+    let changed = false;
+    for (const s of e.sockets) {
+      const k = socketKey(s);
+      if (e.kind === 'add') {
+        changed = !sameSocket(this.sockets.get(k), s) || changed;
+        this.sockets.set(k, s);
+      } else {
+        changed = this.sockets.delete(k) || changed;
+      }
+    }
+    return changed;
+  }
+
+  all(): SocketRecord[] {
+    return [...this.sockets.values()];
+  }
+}
+
+function sameSocket(a: SocketRecord | undefined, b: SocketRecord): boolean {
+  if (!a) return false;
+  const pids = (s: SocketRecord) => s.processes.map((p) => `${p.pid}:${p.comm}`).join(',');
+  return a.state === b.state && a.uid === b.uid && a.remotePort === b.remotePort && pids(a) === pids(b);
+}
+
+function sameTable(a: Map<string, SocketRecord>, b: Map<string, SocketRecord>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, s] of b) if (!sameSocket(a.get(k), s)) return false;
+  return true;
+}

@@ -1,0 +1,92 @@
+// An immutable index over the zones bindsight is authoritative for, built
+// once per registry change so the answer path is only map lookups.
+import { nameKey, TYPE, typeCode, type RR } from './records.js';
+
+export interface Zone {
+  origin: string;
+  /** Lowercased origin. */
+  key: string;
+  soa: RR;
+  ns: RR[];
+  /** name key → records at that name. */
+  nodes: Map<string, RR[]>;
+  /** Names with no records but with records below them (RFC 8020 ENTs). */
+  empty: Set<string>;
+}
+
+export interface ZoneSet {
+  zones: Zone[]; // longest origin first
+  /** Reverse names we can answer (not authoritative for the arpa zones). */
+  reverse: Map<string, RR[]>;
+}
+
+export interface ZoneInput {
+  origin: string;
+  records: RR[];
+  /** When the records hold no SOA for the apex, this one is used. */
+  soa: RR;
+  ns: RR[];
+}
+
+function parentKeys(key: string, apex: string): string[] {
+  const out: string[] = [];
+  let k = key;
+  while (k !== apex && k.length > apex.length) {
+    const dot = k.indexOf('.');
+    if (dot < 0) break;
+    k = k.slice(dot + 1);
+    if (k !== apex) out.push(k);
+  }
+  return out;
+}
+
+function inZone(key: string, apex: string): boolean {
+  return apex === '' || key === apex || key.endsWith(`.${apex}`);
+}
+
+export function buildZone(z: ZoneInput): Zone {
+  const key = nameKey(z.origin);
+  const nodes = new Map<string, RR[]>();
+  const add = (rr: RR) => {
+    const k = nameKey(rr.name);
+    const list = nodes.get(k);
+    if (list) list.push(rr);
+    else nodes.set(k, [rr]);
+  };
+  let soa = z.soa;
+  let ns = z.ns;
+  const own = z.records.filter((rr) => inZone(nameKey(rr.name), key));
+  const apexSoa = own.find((rr) => rr.data.type === 'SOA' && nameKey(rr.name) === key);
+  if (apexSoa) soa = apexSoa;
+  const apexNs = own.filter((rr) => rr.data.type === 'NS' && nameKey(rr.name) === key);
+  if (apexNs.length) ns = apexNs;
+  for (const rr of own) {
+    if (nameKey(rr.name) === key && (rr.data.type === 'SOA' || rr.data.type === 'NS')) continue;
+    add(rr);
+  }
+  add(soa);
+  for (const rr of ns) add(rr);
+  const empty = new Set<string>();
+  for (const k of nodes.keys()) for (const p of parentKeys(k, key)) if (!nodes.has(p)) empty.add(p);
+  return { origin: z.origin, key, soa, ns, nodes, empty };
+}
+
+export function buildZoneSet(zones: ZoneInput[], reverse: RR[]): ZoneSet {
+  const built = zones.map(buildZone).sort((a, b) => b.key.length - a.key.length);
+  const rev = new Map<string, RR[]>();
+  for (const rr of reverse) {
+    const k = nameKey(rr.name);
+    rev.set(k, [...(rev.get(k) ?? []), rr]);
+  }
+  return { zones: built, reverse: rev };
+}
+
+export function findZone(zs: ZoneSet, key: string): Zone | undefined {
+  return zs.zones.find((z) => inZone(key, z.key));
+}
+
+export function recordsOfType(rrs: readonly RR[] | undefined, type: number): RR[] {
+  return rrs ? rrs.filter((rr) => typeCode(rr.data) === type) : [];
+}
+
+export const ADDRESS_TYPES = [TYPE.A, TYPE.AAAA];
