@@ -2,16 +2,18 @@
 // Under `npm install` a failed build is a warning: bindsight then runs on its
 // pure-TypeScript procfs source. `--strict` (npm run build, CI) makes it fatal.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 const strict = process.argv.includes('--strict');
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
 
 let ok = true;
 if (existsSync('bpf/Makefile')) ok = run('make', ['-C', 'bpf']) && ok;
-ok = ok && run(process.execPath, [
-  new URL('../node_modules/node-gyp/bin/node-gyp.js', import.meta.url).pathname, 'rebuild',
-]);
+// Incremental when a previous configure exists: make tracks the sources.
+const gyp = new URL('../node_modules/node-gyp/bin/node-gyp.js', import.meta.url).pathname;
+const configured = existsSync('build/Makefile') && existsSync('build/config.gypi') &&
+  statSync('build/Makefile').mtimeMs > statSync('binding.gyp').mtimeMs;
+ok = ok && run(process.execPath, [gyp, ...(configured ? ['build'] : ['rebuild'])]);
 if (!ok) {
   const msg = 'bindsight: native build failed; the procfs source will be used. ' +
     'Run scripts/setup.sh to install clang, libbpf-dev and bpftool.';

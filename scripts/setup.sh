@@ -33,5 +33,12 @@ if [ "${BINDSIGHT_SKIP_APT:-}" != 1 ]; then
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nsd >/dev/null 2>&1 || true; fi
 fi
 
-npm ci --no-audit --no-fund
+# npm ci only when the lockfile changed since the last install, so that running
+# this again (the README's run command) is quick and leaves node_modules alone.
+stamp=node_modules/.bindsight-lock
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi
 npm run build
