@@ -21,8 +21,14 @@ function section(raw: string, title: string): string[] {
 }
 
 export async function dig(port: number, name: string, type = 'A', extra: string[] = [], server = '127.0.0.1'): Promise<DigResult> {
-  const { stdout } = await run('dig', [`@${server}`, '-p', String(port), '+tries=1', '+time=2', '+norecurse', '+nocookie', ...extra, name, type]);
-  const status = /status: (\w+)/.exec(stdout)?.[1] ?? 'TIMEOUT';
+  // dig exits 9 when no server answered: that is a result here (status
+  // NO-ANSWER), not an error.
+  const stdout = await run('dig', [`@${server}`, '-p', String(port), '+tries=1', '+time=2', '+norecurse', '+nocookie', ...extra, name, type])
+    .then((r) => r.stdout, (e: { code?: number; stdout?: string }) => {
+      if (e.code === 9) return e.stdout ?? '';
+      throw e;
+    });
+  const status = /status: (\w+)/.exec(stdout)?.[1] ?? 'NO-ANSWER';
   const flags = (/;; flags: ([^;]*);/.exec(stdout)?.[1] ?? '').trim().split(/\s+/).filter(Boolean);
   return {
     status, flags, raw: stdout,
