@@ -6,6 +6,7 @@ export default defineConfig({
     // Integration tests share the host's kernel, port 53-style ports and
     // cgroup-root BPF links: run files one at a time.
     fileParallelism: false,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -5,13 +5,11 @@ export const codes = {
   BS_NATIVE_DISABLED: 'native addon disabled by BINDSIGHT_NO_NATIVE',
   BS_SOCKDIAG_FAILED: 'netlink NETLINK_SOCK_DIAG dump failed',
   BS_PROCFS_UNREADABLE: '/proc/net socket tables could not be read',
-  BS_SOURCE_UNKNOWN: 'unknown discovery source',
   BS_NO_SOURCE: 'no discovery source works on this host',
   BS_CONFIG_INVALID: 'configuration is invalid',
   BS_ZONE_PARSE: 'zone file could not be parsed',
   BS_LISTEN_FAILED: 'could not listen on a DNS address',
   BS_BPF_LOAD: 'eBPF programs could not be loaded or attached',
-  BS_DAEMON_UNREACHABLE: 'no running daemon answered on the control socket',
 } as const;
 
 export type ErrorCode = keyof typeof codes;
