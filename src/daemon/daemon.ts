@@ -76,8 +76,9 @@ export class Daemon implements DaemonState {
   async start(): Promise<void> {
     const c = this.config;
     if (c.zonesDir) {
-      const { zones, errors } = await loadZoneDir(c.zonesDir, { defaultTtl: c.ttl });
+      const { zones, errors } = await loadZoneDir(c.zonesDir, { defaultTtl: c.ttl, badRecords: 'poison' });
       for (const e of errors) this.log.error({ err: e, code: e.code }, 'zone file skipped');
+      for (const e of zones.flatMap((z) => z.recordErrors ?? [])) this.log.error({ err: e, code: e.code }, 'zone record skipped; its name answers SERVFAIL');
       this.staticZones = zones;
       this.log.info({ dir: c.zonesDir, zones: zones.map((z) => `${z.file}:${z.origin}`) }, 'static zones loaded');
     }
@@ -160,8 +161,10 @@ export class Daemon implements DaemonState {
     const inputs: ZoneInput[] = [{ origin: c.zone, records: rendered.records, ...auth(c.zone) }];
     for (const z of this.staticZones) {
       const existing = inputs.find((i) => nameKey(i.origin) === nameKey(z.origin));
-      if (existing) existing.records = [...existing.records, ...z.records, ...(z.soa ? [z.soa] : [])];
-      else inputs.push({ origin: z.origin, records: [...z.records, ...(z.soa ? [z.soa] : [])], ...auth(z.origin) });
+      if (existing) {
+        existing.records = [...existing.records, ...z.records, ...(z.soa ? [z.soa] : [])];
+        existing.broken = [...(existing.broken ?? []), ...(z.broken ?? [])];
+      } else inputs.push({ origin: z.origin, records: [...z.records, ...(z.soa ? [z.soa] : [])], broken: z.broken, ...auth(z.origin) });
     }
     this.zones = buildZoneSet(inputs, rendered.reverse);
     this.metrics.services.set(this.current.services.length);

@@ -144,3 +144,28 @@ describe('answer', () => {
     expect(new Set(a.answer.map((r) => r.data.type))).toEqual(new Set(['A', 'SRV']));
   });
 });
+
+describe('names with a bad zone-file record (issue 4)', () => {
+  const soa = synthesizeSoa({ ...auth, origin: 'lan' });
+  const bz = buildZoneSet([{
+    origin: 'lan', soa, ns: [], broken: ['Bad.Deep.LAN', 'other.zone'],
+    records: [rr('ok.lan. 5 IN A 192.0.2.1'), rr('bad.deep.lan. 5 IN TXT "good line at a broken name"'), rr('to-bad.lan. 5 IN CNAME bad.deep.lan.')],
+  }], []);
+  const q = (name: string, type: number) => answer(bz, { name, type, class: CLASS.IN });
+
+  it('buildZone keeps broken names in the zone as keys, and their parents are ENTs', () => {
+    expect([...bz.zones[0]!.broken]).toEqual(['bad.deep.lan']);
+    expect(bz.zones[0]!.empty.has('deep.lan')).toBe(true);
+  });
+
+  it.each([TYPE.A, TYPE.TXT, TYPE.AAAA, TYPE.ANY, TYPE.SOA])('SERVFAIL without AA for type %i, any case', (type) => {
+    expect(q('BAD.deep.lan', type)).toEqual({ rcode: RCODE.SERVFAIL, aa: false, answer: [], authority: [], additional: [] });
+  });
+
+  it('a CNAME into a broken name is SERVFAIL; the rest of the zone answers', () => {
+    expect(q('to-bad.lan', TYPE.A).rcode).toBe(RCODE.SERVFAIL);
+    expect(q('ok.lan', TYPE.A)).toMatchObject({ rcode: RCODE.NOERROR, aa: true, answer: [expect.objectContaining({ name: 'ok.lan' })] });
+    expect(q('deep.lan', TYPE.A)).toMatchObject({ rcode: RCODE.NOERROR, aa: true, answer: [] });
+    expect(q('nope.lan', TYPE.A).rcode).toBe(RCODE.NXDOMAIN);
+  });
+});

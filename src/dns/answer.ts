@@ -73,6 +73,9 @@ export function answer(zs: ZoneSet, q: Question): Answer {
   let k = key;
   for (let hops = 0; ; hops++) {
     const z = findZone(zs, k);
+    // A name whose zone-file data did not load: SERVFAIL for any type
+    // (RFC 1035 §4.1.1 "a problem with the name server"), never a denial.
+    if (z?.broken.has(k)) return empty(RCODE.SERVFAIL);
     const rrs = z?.nodes.get(k);
     if (!z || !rrs) {
       if (chain.length) {

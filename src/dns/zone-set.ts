@@ -12,6 +12,8 @@ export interface Zone {
   nodes: Map<string, RR[]>;
   /** Names with no records but with records below them (RFC 8020 ENTs). */
   empty: Set<string>;
+  /** Name keys whose data failed to load: they answer SERVFAIL, any type. */
+  broken: Set<string>;
 }
 
 export interface ZoneSet {
@@ -26,6 +28,8 @@ export interface ZoneInput {
   /** When the records hold no SOA for the apex, this one is used. */
   soa: RR;
   ns: RR[];
+  /** Names with a bad record (zone-file line that did not parse). */
+  broken?: readonly string[];
 }
 
 function parentKeys(key: string, apex: string): string[] {
@@ -66,9 +70,13 @@ export function buildZone(z: ZoneInput): Zone {
   }
   add(soa);
   for (const rr of ns) add(rr);
+  const broken = new Set((z.broken ?? []).map(nameKey).filter((k) => inZone(k, key)));
   const empty = new Set<string>();
-  for (const k of nodes.keys()) for (const p of parentKeys(k, key)) if (!nodes.has(p)) empty.add(p);
-  return { origin: z.origin, key, soa, ns, nodes, empty };
+  // A broken name exists (its data is just unusable), so its parents are ENTs.
+  for (const k of [...nodes.keys(), ...broken]) {
+    for (const p of parentKeys(k, key)) if (!nodes.has(p) && !broken.has(p)) empty.add(p);
+  }
+  return { origin: z.origin, key, soa, ns, nodes, empty, broken };
 }
 
 export function buildZoneSet(zones: ZoneInput[], reverse: RR[]): ZoneSet {

@@ -131,3 +131,15 @@ describe('a real peer agrees that example.zone is valid', () => {
       .toThrow(/:6: bad IPv4 address/);
   });
 });
+
+describe("loadZoneDir with badRecords: 'poison'", () => {
+  it('keeps the file, lists the bad owner, and reports the line as BS_ZONE_PARSE', async () => {
+    const d = dir('poison', { 'p.lan.zone': 'ok A 192.0.2.1\n\nbad AAAA 2001:db8::zz\nalso A 192.0.2.2\n' });
+    const { zones, errors } = await loadZoneDir(d, { badRecords: 'poison' });
+    expect(errors).toEqual([]);
+    expect(zones[0]!.records.map((r) => r.name)).toEqual(['ok.p.lan', 'also.p.lan']);
+    expect(zones[0]!.broken).toEqual(['bad.p.lan']);
+    expect(zones[0]!.recordErrors!.map((e) => e.code)).toEqual(['BS_ZONE_PARSE']);
+    expect(zones[0]!.recordErrors![0]!.message).toContain(`${join(d, 'p.lan.zone')}:3: bad IPv6 address "2001:db8::zz"`);
+  });
+});

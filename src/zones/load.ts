@@ -1,7 +1,10 @@
 // The I/O edge of static zones: read every `*.zone` file in a directory and
 // parse it with zonefile.ts. A file that cannot be read or parsed becomes one
 // BS_ZONE_PARSE error naming file:line and the reason; the other files still
-// load, so the daemon logs it and goes on.
+// load, so the daemon logs it and goes on. With `badRecords: 'poison'` (the
+// daemon's choice) a bad record line (bad address, out-of-range number) only
+// poisons its owner name: it is reported in the zone's `recordErrors`, the
+// rest of the file loads, and the name answers SERVFAIL (issue 4).
 import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rr, ZoneParseError } from './rr-text.js';
+import { formatRR, rr, ZoneParseError } from './rr-text.js';
 import { formatZone, originFromFileName, parseZone, type IncludeReader, type ParseOptions } from './zonefile.js';
 
 const z = (lines: string[], opts: ParseOptions = { origin: 'svc.local' }) => parseZone(lines.join('\n'), opts);
@@ -167,5 +167,49 @@ describe('parseZone: hostile input never crashes', () => {
         if (!(e instanceof ZoneParseError)) throw new Error(`crash on ${JSON.stringify(chars.join(''))}: ${String(e)}`);
       }
     }
+  });
+});
+
+describe("parseZone: badRecords: 'poison' (issue 4: a bad record gives SERVFAIL for its name)", () => {
+  const poison = (lines: string[], more: ParseOptions = {}) =>
+    parseZone(lines.join('\n'), { origin: 'svc.local', file: 'zones/svc.local.zone', badRecords: 'poison', ...more });
+
+  it('loads the rest of the file and names the bad owner with file:line', () => {
+    const zone = poison(['a A 192.0.2.1', 'b A 192.0.2.300', 'c SRV 0 0 70000 a', '  TXT "blank owner stays c"', 'd AAAA 2001:db8::1']);
+    expect(zone.records.map((r) => formatRR(r))).toEqual([
+      'a.svc.local. 3600 IN A 192.0.2.1', 'c.svc.local. 3600 IN TXT "blank owner stays c"', 'd.svc.local. 3600 IN AAAA 2001:db8::1',
+    ]);
+    expect(zone.broken).toEqual(['b.svc.local', 'c.svc.local']);
+    expect(zone.recordErrors!.map((e) => [e.code, e.message])).toEqual([
+      ['BS_ZONE_PARSE', expect.stringMatching(/^zone file could not be parsed: zones\/svc\.local\.zone:2: bad IPv4 address "192\.0\.2\.300"/)],
+      ['BS_ZONE_PARSE', expect.stringMatching(/zones\/svc\.local\.zone:3: SRV port 70000 out of range/)],
+    ]);
+  });
+
+  it('names one owner once however many of its lines are bad, in the case first written', () => {
+    expect(poison(['B A 1.2', 'b AAAA zz', 'b TXT ok']).broken).toEqual(['B.svc.local']);
+  });
+
+  it('a clean file has neither field', () => {
+    const zone = poison(['a A 192.0.2.1']);
+    expect('broken' in zone).toBe(false);
+    expect('recordErrors' in zone).toBe(false);
+  });
+
+  it('an error in an included file names that file', () => {
+    const include: IncludeReader = () => ({ file: 'zones/inc.zone', text: 'ok A 192.0.2.1\nbad A 1.2\n' });
+    const zone = poison(['$INCLUDE inc.zone'], { include });
+    expect(zone.broken).toEqual(['bad.svc.local']);
+    expect(zone.recordErrors![0]!.message).toContain('zones/inc.zone:2: bad IPv4');
+  });
+
+  it.each([
+    ['unbalanced parentheses', ['a SRV ( 1 2 3 a'], /never closed/],
+    ['bad $ORIGIN', ['$ORIGIN a..b.'], /empty label/],
+    ['unknown directive', ['$FOO'], /unknown directive/],
+    ['bad owner name', ['a..b A 192.0.2.1'], /empty label/],
+    ['class mix', ['a IN A 192.0.2.1', 'b CH TXT x'], /class differs/],
+  ])('still rejects the file on a structural error: %s', (_, lines, want) => {
+    expect(() => poison(lines)).toThrow(want);
   });
 });

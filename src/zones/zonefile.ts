@@ -13,6 +13,14 @@ export interface ParsedZone {
   records: RR[];
   /** The file's SOA, if it gives one (at most one is allowed). */
   soa?: RR;
+  /**
+   * Owner names of records whose own fields were bad (only with
+   * `badRecords: 'poison'`, and only when there were some): the rest of the
+   * file loads, and these names answer SERVFAIL (issue 4).
+   */
+  broken?: string[];
+  /** One BS_ZONE_PARSE error (file:line) per bad record behind `broken`. */
+  recordErrors?: ZoneParseError[];
 }
 
 /** Reads an $INCLUDE target named relative to the including file. */
@@ -29,6 +37,14 @@ export interface ParseOptions {
   include?: IncludeReader;
   /** Nesting limit for $INCLUDE (default 8): stops include loops. */
   maxIncludeDepth?: number;
+  /**
+   * A record line whose TTL, class, type or RDATA is bad (an invalid address,
+   * an out-of-range number): 'reject' (default) fails the whole file;
+   * 'poison' reports it in `recordErrors` and marks its owner `broken`.
+   * Structural errors (directives, parentheses, quoting, owner names, class
+   * mix, a second SOA, CNAME conflicts) always fail the file.
+   */
+  badRecords?: 'reject' | 'poison';
 }
 
 /** `svc.local.zone` → `svc.local`; undefined for other names. */
@@ -50,6 +66,7 @@ interface State {
   zoneClass: number | undefined;
   records: Parsed[];
   soa: Parsed | undefined;
+  broken: Array<{ name: string; error: ZoneParseError }>;
 }
 
 export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
@@ -57,7 +74,7 @@ export function parseZone(text: string, opts: ParseOptions = {}): ParsedZone {
     : opts.file !== undefined ? originFromFileName(opts.file) : undefined;
   const st: State = {
     opts, origin: initial, originDirective: undefined, ttl: undefined, owner: undefined,
-    zoneClass: undefined, records: [], soa: undefined,
+    zoneClass: undefined, records: [], soa: undefined, broken: [],
   };
   parseText(text, opts.file, 0, st);
   return finish(st, initial);
@@ -132,7 +149,16 @@ function record(e: Entry, file: string | undefined, st: State): void {
     owner = parseName(e.tokens[0]!, st.origin);
     rest = e.tokens.slice(1);
   }
-  const f = parseFields(rest, st.origin, e.line);
+  let f: ReturnType<typeof parseFields>;
+  try {
+    f = parseFields(rest, st.origin, e.line);
+  } catch (err) {
+    if (st.opts.badRecords !== 'poison' || !(err instanceof ZoneParseError)) throw err;
+    // Only this owner is poisoned; a blank-owner line after it still belongs to it.
+    st.broken.push({ name: owner, error: new ZoneParseError(err.reason, err.line, file) });
+    st.owner = owner;
+    return;
+  }
   // RFC 1035 §5.2: all records in a master file have one class.
   const cls = f.class ?? st.zoneClass ?? 1;
   if (st.zoneClass !== undefined && cls !== st.zoneClass) fail('class differs from the earlier records', e.line);
@@ -184,6 +210,11 @@ function finish(st: State, initial: string | undefined): ParsedZone {
   }
   const zone: ParsedZone = { origin, records: st.records.map((p) => p.rr) };
   if (st.soa) zone.soa = st.soa.rr;
+  if (st.broken.length) {
+    const seen = new Set<string>();
+    zone.broken = st.broken.map((b) => b.name).filter((n) => !seen.has(nameKey(n)) && !!seen.add(nameKey(n)));
+    zone.recordErrors = st.broken.map((b) => b.error);
+  }
   return zone;
 }
 

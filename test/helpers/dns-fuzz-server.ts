@@ -1,5 +1,6 @@
-// Child process for test/dns-fuzz.test.ts: a DNS server on 127.0.0.1 port 0
-// serving the conformance zone, so that its RSS can be measured on its own.
+// Child process for test/dns-fuzz.test.ts with DNS_FUZZ_TARGET=server (the
+// default target is the real daemon): startDnsServer alone on 127.0.0.1 port 0
+// with a stand-in answer function, to tell transport bugs from answer bugs.
 // Prints {"port":N} once listening; exits when stdin closes.
 import pino from 'pino';
 import { startDnsServer } from '../../src/dns/server.js';
