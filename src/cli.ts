@@ -35,6 +35,8 @@ Options:
   --negative-ttl SEC   SOA minimum, the TTL of negative answers (default ${DEFAULTS.negativeTtl})
   --control ADDR:PORT  control endpoint (HTTP; default ${DEFAULTS.control}); 'off' to disable
   --no-rrl             turn response rate limiting off (benchmarks)
+  --connections        count connections per service (eBPF sockops hook; costs
+                       about a quarter more per TCP connect, see docs/kernel-support.md)
   --config FILE        JSON config file (default /etc/bindsight/config.json if present)
   --log-level LEVEL    trace | debug | info | warn | error (default info)
   -h, --help           this help
@@ -69,6 +71,7 @@ const RUN_OPTIONS = {
   'negative-ttl': { type: 'string' },
   control: { type: 'string' },
   'no-rrl': { type: 'boolean' },
+  connections: { type: 'boolean' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -101,6 +104,7 @@ function runFlags(v: Record<string, unknown>): Record<string, unknown> {
     negativeTtl: int(v['negative-ttl'], '--negative-ttl'),
     control: v.control,
     rrl: v['no-rrl'] ? { enabled: false } : undefined,
+    connections: v.connections ? true : undefined,
     logLevel: v['log-level'],
   };
 }

@@ -10,6 +10,8 @@ export interface ListRow {
   comm: string;
   uid: number;
   netns: number;
+  /** `accepted/initiated`, or '-' when connections are not tracked. */
+  conns: string;
 }
 
 export function listRows(r: Registry): ListRow[] {
@@ -23,13 +25,14 @@ export function listRows(r: Registry): ListRow[] {
       comm: e.comm || '-',
       uid: e.uid,
       netns: e.netns,
+      conns: e.connections ? `${e.connections.accepted}/${e.connections.initiated}` : '-',
     })),
   );
 }
 
 export function formatTable(rows: ListRow[]): string {
-  const head = ['NAME', 'TYPE', 'PROTO', 'LOCAL ADDRESS:PORT', 'PID', 'COMM', 'UID', 'NETNS'];
-  const cells = rows.map((r) => [r.name, r.type, r.proto, r.local, r.pids, r.comm, String(r.uid), String(r.netns)]);
+  const head = ['NAME', 'TYPE', 'PROTO', 'LOCAL ADDRESS:PORT', 'PID', 'COMM', 'UID', 'NETNS', 'CONNS(IN/OUT)'];
+  const cells = rows.map((r) => [r.name, r.type, r.proto, r.local, r.pids, r.comm, String(r.uid), String(r.netns), r.conns]);
   // Process names are attacker-chosen: show control characters escaped.
   const safe = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   const all = [head, ...cells.map((c) => c.map(safe))];

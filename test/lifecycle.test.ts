@@ -27,6 +27,11 @@ describe('daemon operation', () => {
     expect(metrics).toMatch(/bindsight_dns_queries_total\{qtype="A",rcode="NXDOMAIN",transport="udp"\} \d+/);
     expect(metrics).toMatch(/bindsight_registry_services \d+/);
     expect(metrics).toMatch(/bindsight_discovery_scans_total\{source="\w+"\} \d+/);
+    if (reg.source.name === 'ebpf') {
+      expect(metrics).toMatch(/^bindsight_ebpf_events_total \d+$/m);
+      expect(metrics).toMatch(/^bindsight_ebpf_resyncs_total 0$/m);
+      expect(metrics).toMatch(/^bindsight_ebpf_reconcile_corrections_total 0$/m);
+    }
   });
 
   it('serves the shipped example zone next to discovered names', async () => {

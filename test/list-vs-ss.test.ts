@@ -80,7 +80,7 @@ describe('bindsight list --json vs ss -ltnup', () => {
 
   it('prints a table by default', async () => {
     const { stdout } = await run(process.execPath, [CLI, 'list', '--control', `127.0.0.1:${d.controlPort}`]);
-    expect(stdout.split('\n')[0]).toMatch(/^NAME\s+TYPE\s+PROTO\s+LOCAL ADDRESS:PORT\s+PID\s+COMM\s+UID\s+NETNS$/);
+    expect(stdout.split("\n")[0]).toMatch(/^NAME\s+TYPE\s+PROTO\s+LOCAL ADDRESS:PORT\s+PID\s+COMM\s+UID\s+NETNS\s+CONNS\(IN\/OUT\)$/);
     expect(stdout).toMatch(/\nweb\s+/);
   });
 });

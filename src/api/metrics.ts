@@ -36,6 +36,32 @@ export class Metrics {
     name: 'bindsight_registry_endpoints', help: 'Endpoints (sockets) in the registry.', registers: [this.registry],
   });
 
+  private sourceStats: () => { name: string; stats?: unknown } = () => ({ name: 'none' });
+
+  /** The eBPF source's own counters, read at scrape time. */
+  readonly ebpf = (['events', 'drops', 'resyncs', 'reconcileCorrections'] as const).map((k) => {
+    const name = `bindsight_ebpf_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}_total`;
+    const help = {
+      events: 'Events read from the eBPF ring buffer.',
+      drops: 'Events the kernel dropped because the ring buffer was full.',
+      resyncs: 'Full resyncs from sock_diag after drops.',
+      reconcileCorrections: 'Registry corrections made by the periodic reconcile (0 in a healthy run).',
+    }[k];
+    const metrics = this;
+    return new Counter({
+      name, help, registers: [this.registry],
+      collect() {
+        const st = metrics.sourceStats().stats as Partial<Record<typeof k, number>> | undefined;
+        this.reset();
+        if (typeof st?.[k] === 'number') this.inc(st[k]);
+      },
+    });
+  });
+
+  watchSource(f: () => { name: string; stats?: unknown }): void {
+    this.sourceStats = f;
+  }
+
   response(qtype: number | null, rcode: number, transport: string, truncated: boolean): void {
     this.queries.inc({ qtype: qtype === null ? 'none' : typeName(qtype), rcode: RCODES[rcode] ?? String(rcode), transport });
     if (truncated) this.truncated.inc({ transport });

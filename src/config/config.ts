@@ -31,6 +31,8 @@ export interface Config {
   rules: Rule[];
   rrl: RrlConfig;
   ebpf: { hooks?: string[]; ringBufferBytes?: number };
+  /** Track connections per service (loads the eBPF sockops hook). */
+  connections: boolean;
 }
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -49,6 +51,7 @@ export const DEFAULTS: Config = {
   rules: [],
   rrl: { enabled: true, responsesPerSecond: 20, exemptLoopback: true },
   ebpf: {},
+  connections: false,
 };
 
 /** The system-wide file, used when no --config is given and it exists. */
@@ -87,6 +90,8 @@ export function readConfigFile(path: string | undefined): Partial<Record<string,
   }
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const num = (v: unknown, key: string, min: number, max: number): number => {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(`${key} must be an integer ${min}..${max}`);
   return v;
@@ -94,6 +99,8 @@ const num = (v: unknown, key: string, min: number, max: number): number => {
 const dur = (v: unknown, key: string): number => {
   const ms = typeof v === 'string' || typeof v === 'number' ? parseDuration(v) : null;
   if (ms === null || ms <= 0) fail(`${key} must be a duration like 500ms, 1s or 1h`);
+  // Node timers hold at most 2^31-1 ms; longer ones fire after 1 ms.
+  if (ms > MAX_TIMER_MS) fail(`${key} must be at most 24d (the longest timer Node can hold)`);
   return ms;
 };
 
@@ -159,6 +166,10 @@ export function mergeConfig(base: Config, over: Partial<Record<string, unknown>>
         c.ebpf = { ...c.ebpf, ...e };
         break;
       }
+      case 'connections':
+        if (typeof v !== 'boolean') fail('connections must be true or false');
+        c.connections = v;
+        break;
       default:
         fail(`unknown config key "${key}"`);
     }

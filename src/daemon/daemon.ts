@@ -10,7 +10,7 @@ import { startControl, type ControlServer } from '../api/control.js';
 import { selectSource } from '../discovery/select.js';
 import type { DiscoverySource, SourceEvent } from '../discovery/source.js';
 import { selfNetns } from '../discovery/procfs.js';
-import { buildRegistry, type Registry } from '../registry/registry.js';
+import { buildRegistry, withConnections, type ConnectionCounts, type Registry } from '../registry/registry.js';
 import { readHost } from '../registry/host.js';
 import { compileRules, type CompiledRule } from '../naming/rules.js';
 import { readEtcServices, typeTable, type TypeTable } from '../naming/service-types.js';
@@ -55,8 +55,11 @@ export class Daemon implements DaemonState {
     this.current = { host: readHost(this.netns), services: [] };
   }
 
+  /** The registry, with connection facts when the source tracks them. */
   registry(): Registry {
-    return this.current;
+    const s = this.src as (DiscoverySource & { connections?: () => ReadonlyMap<string, ConnectionCounts> }) | undefined;
+    const facts = s?.connections?.();
+    return facts && facts.size ? withConnections(this.current, facts) : this.current;
   }
 
   events() {
@@ -85,10 +88,11 @@ export class Daemon implements DaemonState {
     this.rebuild();
 
     const sel = await selectSource(c.source, {
-      intervalMs: c.intervalMs, reconcileMs: c.reconcileMs, ebpf: c.ebpf, log: this.log.child({ component: 'source' }),
+      intervalMs: c.intervalMs, reconcileMs: c.reconcileMs, ebpf: c.ebpf, connections: c.connections, log: this.log.child({ component: 'source' }),
     });
     for (const s of sel.skipped) this.log.warn({ source: s.name, reason: s.reason }, `discovery source ${s.name} not used`);
     this.src = sel.source;
+    this.metrics.watchSource(() => this.source());
     this.log.info(
       { source: sel.source.name, requested: c.source, skipped: sel.skipped },
       c.source === 'auto'

@@ -1,12 +1,7 @@
 // The daemon's view of the kernel's sockets: snapshots replace it, add/remove
 // events edit it. Pure apart from holding state.
-import type { SocketRecord } from '../discovery/socket.js';
+import { socketKey, type SocketRecord } from '../discovery/socket.js';
 import type { SourceEvent } from '../discovery/source.js';
-
-/** The kernel's socket cookie when known; otherwise the socket's own coordinates. */
-export function socketKey(s: SocketRecord): string {
-  return s.cookie ? `c:${s.cookie}` : `${s.netns}|${s.proto}|${s.family}|${s.address}|${s.port}|${s.inode}`;
-}
 
 export class SocketTable {
   private sockets = new Map<string, SocketRecord>();

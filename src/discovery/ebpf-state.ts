@@ -17,12 +17,7 @@ export function isTracked(s: SocketRecord): boolean {
   return s.proto === 'tcp' ? s.state === TCP_LISTEN : s.remotePort === 0;
 }
 
-/** Identity of a socket: its cookie; a synthetic key when a source lacks it. */
-export function socketKey(s: SocketRecord): string {
-  return s.cookie && s.cookie !== '0'
-    ? s.cookie
-    : `${s.proto}/${s.netns}/${s.address}/${s.port}/${s.remoteAddress}/${s.remotePort}`;
-}
+export { socketKey } from './socket.js';
 
 export type Effect = 'add' | 'remove' | 'connection' | 'ignore';
 

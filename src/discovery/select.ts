@@ -10,6 +10,8 @@ export interface SourceOptions {
   intervalMs: number;
   reconcileMs: number;
   ebpf: { hooks?: string[]; ringBufferBytes?: number };
+  /** Add the sockops hook for connection facts (unless hooks are given). */
+  connections?: boolean;
   log: Logger;
 }
 
@@ -22,8 +24,9 @@ export interface Selection {
 async function create(name: SourceName, o: SourceOptions): Promise<DiscoverySource> {
   switch (name) {
     case 'ebpf': {
-      const { EbpfSource } = await import('./ebpf.js');
-      return new EbpfSource({ ...o.ebpf, reconcileMs: o.reconcileMs, log: o.log });
+      const { EbpfSource, CONNECTION_HOOKS } = await import('./ebpf.js');
+      const hooks = o.ebpf.hooks ?? (o.connections ? [...CONNECTION_HOOKS] : undefined);
+      return new EbpfSource({ ...o.ebpf, hooks, reconcileMs: o.reconcileMs, log: o.log });
     }
     case 'sockdiag': {
       const { SockDiagSource } = await import('./sockdiag.js');

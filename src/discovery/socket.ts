@@ -68,3 +68,13 @@ export function isService(s: SocketRecord, ephemeral: PortRange): boolean {
   if (!isWildcard(s.address)) return true;
   return s.port < ephemeral.low || s.port > ephemeral.high;
 }
+
+/**
+ * Identity of a socket across snapshots and events: the kernel's socket
+ * cookie when the source knows it, else the socket's own coordinates.
+ */
+export function socketKey(s: SocketRecord): string {
+  return s.cookie && s.cookie !== '0'
+    ? s.cookie
+    : `${s.netns}|${s.proto}|${s.family}|${s.address}|${s.port}|${s.remoteAddress}|${s.remotePort}|${s.inode}`;
+}

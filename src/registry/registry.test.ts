@@ -113,4 +113,16 @@ describe('buildRegistry', () => {
     ]);
     expect(r.services.map((s) => s.name)).toEqual(['kworker-0-1']);
   });
+
+  it('keeps every socket of an SO_REUSEPORT group, each with its pid', () => {
+    const r = build([1, 2, 3].map((i) => sock({ proto: 'tcp', address: '0.0.0.0', port: 7000, cookie: String(i), processes: [proc(100 + i, 'rp')] })));
+    expect(r.services[0]!.endpoints.map((e) => e.pids)).toEqual([[101], [102], [103]]);
+  });
+
+  it('one socket reported twice is one endpoint with the pids of both', () => {
+    const a = sock({ proto: 'tcp', address: '0.0.0.0', port: 7001, cookie: '42', processes: [proc(7, 'dup')] });
+    const r = build([a, { ...a, processes: [proc(8, 'dup')] }]);
+    expect(r.services[0]!.endpoints.map((e) => e.pids)).toEqual([[7, 8]]);
+  });
 });
+

@@ -1,6 +1,6 @@
 // The service registry: a pure function from the sockets the kernel reports
 // to named services (docs/naming.md is the contract this implements).
-import { isService, type Family, type Proto, type SocketRecord } from '../discovery/socket.js';
+import { isService, socketKey, type Family, type Proto, type SocketRecord } from '../discovery/socket.js';
 import { toLabel } from '../naming/label.js';
 import { applyRules, type CompiledRule } from '../naming/rules.js';
 import { lookupType, type TypeTable } from '../naming/service-types.js';
@@ -23,6 +23,17 @@ export interface Endpoint {
   pids: number[];
   comm: string;
   exe: string;
+  /** From sockops, when the eBPF source tracks connections (docs/configuration.md). */
+  connections?: ConnectionCounts;
+}
+
+export interface ConnectionCounts {
+  /** Connections this listener accepted. */
+  accepted: number;
+  /** Connections its processes initiated. */
+  initiated: number;
+  /** Distinct peers that connected (capped). */
+  peers: string[];
 }
 
 export interface Service {
@@ -32,6 +43,8 @@ export interface Service {
   endpoints: Endpoint[];
   /** The addresses A/AAAA answer with, sorted, IPv4 first. */
   addresses: string[];
+  /** Sum over the endpoints, when connections are tracked. */
+  connections?: ConnectionCounts;
 }
 
 export interface Registry {
@@ -81,9 +94,6 @@ function sortAddresses(a: Iterable<string>): string[] {
   return [...new Set(a)].sort((x, y) => Number(isV4(y)) - Number(isV4(x)) || x.localeCompare(y));
 }
 
-function endpointKey(e: Endpoint): string {
-  return `${e.proto}|${e.family}|${e.address}|${e.port}|${e.netns}|${e.inode}`;
-}
 
 /** The primary process of a socket: the lowest pid (a master before its workers). */
 function primary(s: SocketRecord) {
@@ -94,7 +104,7 @@ export function buildRegistry(sockets: readonly SocketRecord[], host: HostInfo, 
   // label → uid → endpoints; `pinned` labels came from a rule and skip the uid split.
   const groups = new Map<string, Map<number, Endpoint[]>>();
   const pinned = new Set<string>();
-  const seen = new Set<string>();
+  const seen = new Map<string, Endpoint>();
 
   for (const s of sockets) {
     if (!isService(s, host.ephemeral)) continue;
@@ -123,9 +133,15 @@ export function buildRegistry(sockets: readonly SocketRecord[], host: HostInfo, 
       exe,
     };
     if (e.type === undefined) delete e.type;
-    const k = endpointKey(e);
-    if (seen.has(k)) continue;
-    seen.add(k);
+    // The same socket reported twice (two sources, or a table read across a
+    // change): one endpoint, every pid.
+    const k = socketKey(s);
+    const dup = seen.get(k);
+    if (dup) {
+      dup.pids = [...new Set([...dup.pids, ...e.pids])].sort((a, b) => a - b);
+      continue;
+    }
+    seen.set(k, e);
     const byUid = groups.get(label) ?? new Map<number, Endpoint[]>();
     groups.set(label, byUid);
     const uid = pinned.has(label) ? -1 : e.uid;
@@ -163,4 +179,29 @@ export function buildRegistry(sockets: readonly SocketRecord[], host: HostInfo, 
   }
   services.sort((a, b) => a.name.localeCompare(b.name));
   return { host, services };
+}
+
+const PEERS_SHOWN = 32;
+
+/**
+ * Adds connection facts (keyed by socket cookie) to a registry: per endpoint,
+ * and summed per service. Returns a new registry; pure.
+ */
+export function withConnections(r: Registry, facts: ReadonlyMap<string, ConnectionCounts>): Registry {
+  return {
+    ...r,
+    services: r.services.map((s) => {
+      let total: ConnectionCounts | undefined;
+      const endpoints = s.endpoints.map((e) => {
+        const f = e.cookie ? facts.get(e.cookie) : undefined;
+        if (!f) return e;
+        total ??= { accepted: 0, initiated: 0, peers: [] };
+        total.accepted += f.accepted;
+        total.initiated += f.initiated;
+        total.peers = [...new Set([...total.peers, ...f.peers])].slice(0, PEERS_SHOWN);
+        return { ...e, connections: { accepted: f.accepted, initiated: f.initiated, peers: [...f.peers] } };
+      });
+      return total ? { ...s, endpoints, connections: total } : { ...s, endpoints };
+    }),
+  };
 }
