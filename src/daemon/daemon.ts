@@ -25,6 +25,9 @@ import { SocketTable } from './socket-table.js';
 import { EventRecord } from './event-record.js';
 import { loadZoneDir, type LoadedZone } from '../zones/load.js';
 
+/** How often interface addresses are re-read (wildcard binds answer with them). */
+const HOST_REFRESH_MS = 2000;
+
 export interface DaemonState {
   registry(): Registry;
   events(): ReturnType<EventRecord['list']>;
@@ -52,7 +55,7 @@ export class Daemon implements DaemonState {
   constructor(private readonly config: Config, private readonly log: Logger) {
     this.rules = compileRules(config.rules);
     this.types = typeTable(readEtcServices());
-    this.current = { host: readHost(this.netns), services: [] };
+    this.current = { host: this.host, services: [] };
   }
 
   /** The registry, with connection facts when the source tracks them. */
@@ -124,6 +127,7 @@ export class Daemon implements DaemonState {
       const a = this.control.address();
       this.log.info({ address: a.address, port: a.port }, `control endpoint on http://${a.address}:${a.port}`);
     }
+    this.hostTimer = setInterval(() => this.refreshHost(), HOST_REFRESH_MS).unref();
     this.log.info({ services: this.current.services.length }, 'bindsight ready');
   }
 
@@ -147,9 +151,24 @@ export class Daemon implements DaemonState {
     });
   }
 
+  /**
+   * Host facts change rarely; reading them on every socket event would put
+   * getifaddrs() on the event path. Refreshed on a timer instead.
+   */
+  private host = readHost(this.netns);
+  private hostTimer: NodeJS.Timeout | undefined;
+
+  private refreshHost(): void {
+    const next = readHost(this.netns);
+    if (JSON.stringify(next) === JSON.stringify(this.host)) return;
+    this.log.info({ ipv4: next.ipv4, ipv6: next.ipv6 }, 'host addresses changed');
+    this.host = next;
+    this.rebuild();
+  }
+
   private rebuild(): void {
     const c = this.config;
-    const host = readHost(this.netns);
+    const host = this.host;
     this.current = buildRegistry(this.table.all(), host, { rules: this.rules, types: this.types });
     const rendered = renderRegistry(this.current, { origin: c.zone, ttl: c.ttl });
     const fingerprint = JSON.stringify(rendered);
@@ -176,6 +195,7 @@ export class Daemon implements DaemonState {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.hostTimer);
     await Promise.allSettled([this.src?.stop(), this.dns?.close(), this.control?.close()]);
   }
 }
