@@ -46,7 +46,6 @@ export class Daemon implements DaemonState {
   private zones: ZoneSet = { zones: [], reverse: new Map() };
   private staticZones: LoadedZone[] = [];
   private serial = Math.floor(Date.now() / 1000);
-  private lastRendered = '';
   private src: DiscoverySource | undefined;
   private dns: DnsServer | undefined;
   private control: ControlServer | undefined;
@@ -142,10 +141,11 @@ export class Daemon implements DaemonState {
       }
     }
     if (!this.table.apply(e)) return;
-    // Coalesce a burst of events into one rebuild.
+    // Coalesce the events of one batch into one rebuild, run before any
+    // other I/O callback (a query) is served.
     if (this.rebuildPending) return;
     this.rebuildPending = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.rebuildPending = false;
       this.rebuild();
     });
@@ -171,11 +171,9 @@ export class Daemon implements DaemonState {
     const host = this.host;
     this.current = buildRegistry(this.table.all(), host, { rules: this.rules, types: this.types });
     const rendered = renderRegistry(this.current, { origin: c.zone, ttl: c.ttl });
-    const fingerprint = JSON.stringify(rendered);
-    if (fingerprint !== this.lastRendered) {
-      this.serial++;
-      this.lastRendered = fingerprint;
-    }
+    // Every rebuild follows a change the source reported: a new zone version
+    // (RFC 1982 serial arithmetic wraps at 2^32; synthesizeSoa takes >>> 0).
+    this.serial++;
     const nsName = `${toLabel(host.hostname)}.${c.zone}`;
     const auth = (origin: string) => {
       const o = { origin, nsName, serial: this.serial, ttl: c.ttl, negativeTtl: c.negativeTtl };
