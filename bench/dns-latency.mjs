@@ -1,7 +1,8 @@
 // Scenario: discovery latency as a user sees it: from listen() returning to
 // the first SRV answer from the daemon that holds the new port, p50/p99 over
-// many listeners. The ebpf source (events) against the sockdiag source polling
-// every second (what the peers do: weaveDNS, Consul agents and coroot poll).
+// many listeners: the ebpf source (kernel events) against the sockdiag source
+// polling every second (polling on an interval is how DNS-based discovery
+// tools that read socket tables work).
 //   node bench/dns-latency.mjs          full run: 1000 listeners per source, writes docs/benchmarks.md
 //   node bench/dns-latency.mjs --smoke  20 listeners for ebpf, 3 for polling
 // Needs root and a build (`npm run build`).
@@ -75,7 +76,7 @@ async function measure(args, count) {
 
 const rows = [
   ['ebpf (bindsight default)', await measure(['--source', 'ebpf', '--interval', '1h', '--reconcile', '1h'], COUNT)],
-  ['sockdiag, 1 s polling (the peers\' way)', await measure(['--source', 'sockdiag', '--interval', '1s'], POLL_COUNT)],
+  ['sockdiag, 1 s polling', await measure(['--source', 'sockdiag', '--interval', '1s'], POLL_COUNT)],
 ];
 const fmt = (x) => x.toFixed(x < 10 ? 2 : 0);
 for (const [name, l] of rows) console.log(`${name}: n=${l.length} p50=${fmt(percentile(l, 50))} ms p99=${fmt(percentile(l, 99))} ms`);
