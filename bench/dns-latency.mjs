@@ -3,7 +3,7 @@
 // many listeners: the ebpf source (kernel events) against the sockdiag source
 // polling every second (polling on an interval is how DNS-based discovery
 // tools that read socket tables work).
-//   node bench/dns-latency.mjs          full run: 1000 listeners per source, writes docs/benchmarks.md
+//   node bench/dns-latency.mjs          full run: 1000 listeners (100 polling), writes docs/benchmarks.md
 //   node bench/dns-latency.mjs --smoke  20 listeners for ebpf, 3 for polling
 // Needs root and a build (`npm run build`).
 import dgram from 'node:dgram';
