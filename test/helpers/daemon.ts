@@ -93,13 +93,13 @@ export async function startDaemon(o: DaemonOptions = {}): Promise<RunningDaemon>
 }
 
 /** Polls until fn returns a truthy value or the deadline passes. */
-export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 5000, stepMs = 25): Promise<T> {
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 5000, stepMs = 25): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v;
+      if (v) return v as NonNullable<T>;
       last = v;
     } catch (e) {
       last = e;
