@@ -3,6 +3,7 @@
 // pure-TypeScript procfs source. `--strict` (npm run build, CI) makes it fatal.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const strict = process.argv.includes('--strict');
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit' }).status === 0;
@@ -13,7 +14,13 @@ if (existsSync('bpf/Makefile')) ok = run('make', ['-C', 'bpf']) && ok;
 const gyp = new URL('../node_modules/node-gyp/bin/node-gyp.js', import.meta.url).pathname;
 const configured = existsSync('build/Makefile') && existsSync('build/config.gypi') &&
   statSync('build/Makefile').mtimeMs > statSync('binding.gyp').mtimeMs;
-ok = ok && run(process.execPath, [gyp, ...(configured ? ['build'] : ['rebuild'])]);
+// Build against the headers of the Node that runs us when they are installed
+// (Debian's nodejs ships /usr/include/node): node-gyp would otherwise try to
+// download them, which fails offline.
+const prefix = dirname(dirname(process.execPath));
+const nodedir = process.env.npm_config_nodedir ||
+  (existsSync(join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
+ok = ok && run(process.execPath, [gyp, ...(configured ? ['build'] : ['rebuild']), ...(nodedir ? [`--nodedir=${nodedir}`] : [])]);
 if (!ok) {
   const msg = 'bindsight: native build failed; the procfs source will be used. ' +
     'Run scripts/setup.sh to install clang, libbpf-dev and bpftool.';
