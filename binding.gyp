@@ -16,7 +16,8 @@
       "target_name": "bindsight_bpf",
       "sources": [
         "native/src/bpf_addon.cc",
-        "native/src/bpf_session.cc"
+        "native/src/bpf_session.cc",
+        "native/src/bpf_owners.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

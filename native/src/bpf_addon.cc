@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "bpf_event.h"
+#include "bpf_owners.h"
 #include "bpf_session.h"
 
 namespace {
@@ -232,6 +233,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     hooks.Set(hooks.Length(), o);
   }
   exports.Set("HOOKS", hooks);
+  bindsight::ExportOwnersIter(env, exports);
   return exports;
 }
 

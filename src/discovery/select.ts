@@ -30,7 +30,7 @@ async function create(name: SourceName, o: SourceOptions): Promise<DiscoverySour
     }
     case 'sockdiag': {
       const { SockDiagSource } = await import('./sockdiag.js');
-      return new SockDiagSource({ intervalMs: o.intervalMs });
+      return new SockDiagSource({ intervalMs: o.intervalMs, log: o.log });
     }
     case 'procfs':
       return new ProcfsSource({ intervalMs: o.intervalMs });

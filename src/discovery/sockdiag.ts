@@ -1,11 +1,14 @@
 // The `sockdiag` discovery source: polls NETLINK_SOCK_DIAG through the native
 // addon (native/src/sock_diag.cc) in every network namespace it can see, and
-// names each socket's processes from one /proc/*/fd walk per scan.
+// names each socket's processes from one owner walk per scan: the BPF socket
+// owner iterator where it loads, else /proc/*/fd (owner-walk.ts).
 import { readdirSync } from 'node:fs';
 import { BindsightError } from '../errors.js';
+import type { Logger } from '../log.js';
 import {
   PackedView, errnoOf, loadNative, netnsInode, sockDiag, sockDiagPacked, socketOwnerPairs, type RawSocket,
 } from '../native/binding.js';
+import { holdOwnerWalk, ownerPairs, releaseOwnerWalk, type OwnerPairs, type OwnerWalkMethod } from './owner-walk.js';
 import { readProcess } from './process-info.js';
 import { TCP_LISTEN, type ProcessInfo, type SocketRecord } from './socket.js';
 import type { DiscoverySource, SourceEvent } from './source.js';
@@ -17,8 +20,10 @@ export interface DumpOptions {
   tcpStates?: number;
   /** Include UDP sockets (all states); default true. */
   udp?: boolean;
-  /** Fill `processes` (default true); false skips the /proc walk. */
+  /** Fill `processes` (default true); false skips the owner walk. */
   processes?: boolean;
+  /** Told which owner walk served this dump (not called when processes is false). */
+  onOwnerWalk?: (walk: Omit<OwnerPairs, 'pairs'>) => void;
 }
 
 /** A network namespace to dump: `path` undefined means our own. */
@@ -206,7 +211,12 @@ export async function dumpSockets(options: DumpOptions = {}): Promise<SocketReco
     }
   }
   // Inodes are global (sockfs), so one walk serves every namespace.
-  const owners: OwnersOf = options.processes === false ? () => undefined : sortedPairsLookup(socketOwnerPairs());
+  let owners: OwnersOf = () => undefined;
+  if (options.processes !== false) {
+    const { pairs, method, reason } = ownerPairs();
+    options.onOwnerWalk?.(reason === undefined ? { method } : { method, reason });
+    owners = sortedPairsLookup(pairs);
+  }
   const lists = new ProcessLists(owners);
   const records: SocketRecord[] = [];
   for (const d of dumps) viewToRecords(d.view, d.netns, lists, records);
@@ -214,26 +224,52 @@ export async function dumpSockets(options: DumpOptions = {}): Promise<SocketReco
   return records;
 }
 
-export interface SockDiagSourceOptions extends Omit<DumpOptions, 'processes'> {
+export interface SockDiagSourceOptions extends Omit<DumpOptions, 'processes' | 'onOwnerWalk'> {
   /** Polling period; default 1000 ms. */
   intervalMs?: number;
+  /** Says (debug) which owner walk is used, when it changes. */
+  log?: Logger;
+}
+
+export interface SockDiagStats {
+  scans: number;
+  /** How the last scan found socket owners; null before the first scan. */
+  ownerWalk: OwnerWalkMethod | null;
+  /** Why the BPF iterator was not used, when ownerWalk is 'proc-walk'. */
+  ownerWalkReason: string | null;
 }
 
 export class SockDiagSource implements DiscoverySource {
   readonly name = 'sockdiag' as const;
   private readonly intervalMs: number;
   private readonly dump: DumpOptions;
+  private readonly log: Logger | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
+  private holding = false;
+  private counts: SockDiagStats = { scans: 0, ownerWalk: null, ownerWalkReason: null };
 
   constructor(opts: SockDiagSourceOptions = {}) {
-    const { intervalMs = 1000, ...dump } = opts;
+    const { intervalMs = 1000, log, ...dump } = opts;
     if (!(Number.isFinite(intervalMs) && intervalMs > 0)) {
       throw new BindsightError('BS_CONFIG_INVALID', `sockdiag intervalMs must be > 0, got ${intervalMs}`);
     }
     this.intervalMs = intervalMs;
-    this.dump = dump;
+    this.log = log;
+    this.dump = { ...dump, onOwnerWalk: (w) => this.noteOwnerWalk(w.method, w.reason ?? null) };
+  }
+
+  private noteOwnerWalk(method: OwnerWalkMethod, reason: string | null): void {
+    if (method !== this.counts.ownerWalk || reason !== this.counts.ownerWalkReason) {
+      if (method === 'bpf-iter') this.log?.debug('sockdiag: socket owners from the BPF task_file iterator');
+      else this.log?.debug({ reason }, 'sockdiag: socket owners from the /proc fd walk');
+    }
+    this.counts = { scans: this.counts.scans + 1, ownerWalk: method, ownerWalkReason: reason };
+  }
+
+  stats(): SockDiagStats {
+    return { ...this.counts };
   }
 
   async probe(): Promise<void> {
@@ -250,10 +286,12 @@ export class SockDiagSource implements DiscoverySource {
   async start(onEvent: (e: SourceEvent) => void, onError?: (err: Error) => void): Promise<void> {
     await this.stop();
     this.stopped = false;
+    holdOwnerWalk(); // the iterator stays attached while we poll
+    this.holding = true;
     try {
       onEvent({ kind: 'snapshot', sockets: await this.scan() });
     } catch (err) {
-      this.stopped = true;
+      await this.stop();
       throw err;
     }
     const tick = (): void => {
@@ -278,5 +316,9 @@ export class SockDiagSource implements DiscoverySource {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    if (this.holding) {
+      this.holding = false;
+      releaseOwnerWalk(); // detaches the iterator when no other source polls
+    }
   }
 }

@@ -78,3 +78,80 @@ export function openBpfSession(o: BpfSessionOptions): BpfSessionHandle {
     throw new BindsightError('BS_BPF_LOAD', detail, { cause: e });
   }
 }
+
+/** One socket fd as the owner iterator reports it (bpf/owners.h). */
+export interface SocketFdOwner {
+  /** Decimal u64 socket cookie; '0' until the kernel made one. */
+  cookie: string;
+  inode: number;
+  pid: number;
+  fd: number;
+  family: number;
+  protocol: number;
+}
+
+const OWNER_FUNCTIONS = [
+  'ownersIterOpen', 'socketOwnersIter', 'socketOwnersIterRecords', 'ownersIterClose', 'ownersIterIds',
+] as const;
+
+/** The addon, checked to have the owner iterator (a stale build may not). */
+function ownersAddon(): BpfAddon {
+  const addon = loadBpfAddon();
+  for (const fn of OWNER_FUNCTIONS) {
+    if (typeof addon[fn] !== 'function') {
+      throw new BindsightError('BS_NATIVE_UNAVAILABLE', `bindsight_bpf lacks ${fn}(), it is stale; run npm run build:native`);
+    }
+  }
+  return addon;
+}
+
+/**
+ * Loads and attaches the socket owner iterator once (later calls are free).
+ * Throws BS_NATIVE_DISABLED, BS_NATIVE_UNAVAILABLE or BS_BPF_LOAD (errno on
+ * the cause).
+ */
+export function openOwnersIter(): void {
+  const addon = ownersAddon();
+  try {
+    addon.ownersIterOpen();
+  } catch (e) {
+    throw new BindsightError('BS_BPF_LOAD', e instanceof Error ? e.message : String(e), { cause: e });
+  }
+}
+
+/** [inode, pid, ...] sorted by inode then pid, like socketOwnerPairs (binding.ts). */
+export function ownersIterPairs(): Uint32Array {
+  return ownersAddon().socketOwnersIter();
+}
+
+/** Every socket fd of every process, with its cookie, fd, family and protocol. */
+export function ownersIterRecords(): SocketFdOwner[] {
+  const addon = ownersAddon();
+  const buf = addon.socketOwnersIterRecords();
+  const size = addon.OWNER_RECORD_SIZE;
+  const out: SocketFdOwner[] = [];
+  for (let at = 0; at + size <= buf.length; at += size) {
+    out.push({
+      cookie: buf.readBigUInt64LE(at).toString(), inode: buf.readUInt32LE(at + 8),
+      pid: buf.readUInt32LE(at + 12), fd: buf.readUInt32LE(at + 16),
+      family: buf.readUInt16LE(at + 20), protocol: buf.readUInt16LE(at + 22),
+    });
+  }
+  return out;
+}
+
+/** Detaches the iterator (no-op when it was never loaded or the addon is absent). */
+export function closeOwnersIter(): void {
+  let addon: BpfAddon;
+  try {
+    addon = ownersAddon();
+  } catch {
+    return;
+  }
+  addon.ownersIterClose();
+}
+
+/** Kernel ids of the iterator's program and link (0 when detached). */
+export function ownersIterIds(): { program: number; link: number } {
+  return ownersAddon().ownersIterIds();
+}
