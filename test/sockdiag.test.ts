@@ -134,12 +134,18 @@ describe('native sockDiag and socketOwners', () => {
 
   it('socketOwners maps each inode to the opener pid', () => {
     const all = sockDiag();
-    const inodes = Object.values(ports).flatMap((p) => all.filter((s) => s.port === p).map((s) => s.inode));
+    // Other processes may hold the same port numbers in the other protocol.
+    const inodes = Object.entries(ports).flatMap(([kind, p]) =>
+      all.filter((s) => s.port === p && kind.startsWith(s.proto) && s.uid === uid).map((s) => s.inode));
     expect(inodes.length).toBeGreaterThanOrEqual(7);
-    const objectPairs = loadNative().socketOwners();
+    const objectPairs = groupOwners(loadNative().socketOwners());
     const packed = groupOwners(socketOwnerPairs());
-    expect(groupOwners(objectPairs)).toEqual(packed);
-    for (const inode of inodes) expect(packed.get(inode)).toEqual([child!.pid]);
+    // Two walks of a live host differ in whatever came and went between
+    // them: compare the two forms on the sockets this test holds steady.
+    for (const inode of inodes) {
+      expect(packed.get(inode)).toEqual([child!.pid]);
+      expect(objectPairs.get(inode)).toEqual([child!.pid]);
+    }
   });
 
   it('socketOwners pairs come sorted by inode then pid, without repeats', () => {
@@ -155,7 +161,7 @@ describe('native sockDiag and socketOwners', () => {
     const records = await new SockDiagSource().scan();
     const self = netnsInode();
     for (const [name, port] of Object.entries(ports)) {
-      const hits = records.filter((r) => r.port === port && r.netns === self);
+      const hits = records.filter((r) => r.port === port && name.startsWith(r.proto) && r.uid === uid && r.netns === self);
       expect(hits.length, name).toBeGreaterThanOrEqual(1);
       for (const r of hits) {
         expect(r.processes.map((p) => p.pid)).toEqual([child!.pid]);

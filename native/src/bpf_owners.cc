@@ -1,6 +1,8 @@
 // OwnersIter (libbpf) and its N-API surface. No C++ exception reaches JS:
 // failures are thrown as Errors with `code` (and `errno` for the load).
 #include "bpf_owners.h"
+#include "bpf_ids.h"
+#include "fd.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,22 +21,6 @@ namespace {
 // bpf_seq_read hands out at most its buffer (8 pages) per call.
 constexpr size_t kReadChunk = 64 * 1024;
 
-std::string ErrnoName(int err) {
-  const char* name = strerrorname_np(err);
-  return name ? name : "E" + std::to_string(err);
-}
-
-uint32_t InfoId(int fd, bool link) {
-  if (fd < 0) return 0;
-  if (link) {
-    bpf_link_info info{};
-    uint32_t len = sizeof(info);
-    return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-  }
-  bpf_prog_info info{};
-  uint32_t len = sizeof(info);
-  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-}
 
 }  // namespace
 
@@ -95,10 +81,10 @@ void OwnersIter::Close() {
 }
 
 uint32_t OwnersIter::ProgramId() const {
-  return skel_ ? InfoId(bpf_program__fd(skel_->progs.bs_socket_owners), false) : 0;
+  return skel_ ? BpfObjectId(bpf_program__fd(skel_->progs.bs_socket_owners), false) : 0;
 }
 
-uint32_t OwnersIter::LinkId() const { return link_ ? InfoId(bpf_link__fd(link_), true) : 0; }
+uint32_t OwnersIter::LinkId() const { return link_ ? BpfObjectId(bpf_link__fd(link_), true) : 0; }
 
 namespace {
 

@@ -2,6 +2,7 @@
 // Every attachment is a bpf_link (perf, raw tracepoint or cgroup link), so
 // the kernel drops all of them when the last fd closes, even on SIGKILL.
 #include "bpf_session.h"
+#include "bpf_ids.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -69,18 +70,6 @@ bindsight_bpf* OpenWith(const std::vector<std::string>& hooks, uint32_t ring_byt
     return nullptr;
   }
   return s;
-}
-
-uint32_t InfoId(int fd, bool link) {
-  if (fd < 0) return 0;
-  if (link) {
-    bpf_link_info info{};
-    uint32_t len = sizeof(info);
-    return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
-  }
-  bpf_prog_info info{};
-  uint32_t len = sizeof(info);
-  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
 }  // namespace
@@ -267,7 +256,7 @@ std::vector<uint32_t> BpfSession::ProgramIds() const {
   if (!skel_) return ids;
   bpf_program* p;
   bpf_object__for_each_program(p, skel_->obj) {
-    uint32_t id = InfoId(bpf_program__fd(p), false);
+    uint32_t id = BpfObjectId(bpf_program__fd(p), false);
     if (id) ids.push_back(id);
   }
   return ids;
@@ -276,7 +265,7 @@ std::vector<uint32_t> BpfSession::ProgramIds() const {
 std::vector<uint32_t> BpfSession::LinkIds() const {
   std::vector<uint32_t> ids;
   for (bpf_link* l : links_) {
-    uint32_t id = InfoId(bpf_link__fd(l), true);
+    uint32_t id = BpfObjectId(bpf_link__fd(l), true);
     if (id) ids.push_back(id);
   }
   return ids;

@@ -2,6 +2,7 @@
 // fd went away (ENOENT, ESRCH) or is not ours to read (EACCES): those entries
 // are skipped, the walk goes on.
 #include "proc_owners.h"
+#include "fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,20 +32,6 @@ struct LinuxDirent64 {
   unsigned short d_reclen;
   unsigned char d_type;
   char d_name[];
-};
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
 };
 
 // Parses a decimal name; false for anything else ("self", ".", too long).

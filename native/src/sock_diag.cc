@@ -2,6 +2,7 @@
 // one SOCK_DIAG_BY_FAMILY request with NLM_F_DUMP per (protocol, family),
 // answered by multipart messages ending in NLMSG_DONE.
 #include "sock_diag.h"
+#include "fd.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,20 +34,6 @@ constexpr size_t kRecvBuffer = 64 * 1024;
 // INET_DIAG_SKV6ONLY (linux 4.x uapi, value 11): kept numeric so that older
 // headers still compile.
 constexpr unsigned short kAttrV6Only = 11;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 void ParseMessage(const nlmsghdr* nlh, uint8_t protocol, std::vector<RawSocket>* out) {
   if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) return;  // malformed: skip
