@@ -46,6 +46,20 @@ describe('daemon operation', () => {
     for (const n of names) expect(n).toMatch(/^bindsight_[a-z]+_[a-z_]+$/);
   });
 
+  it('listens on every --listen address, UDP and TCP', async () => {
+    const d2 = await startDaemon({ args: ['--listen', '[::1]:0', '--no-zones'] });
+    try {
+      const udp = d2.logs.filter((l) => l.msg.startsWith('dns listening on udp')).map((l) => [l.address, l.port] as [string, number]);
+      expect(udp.map(([a]) => a).sort()).toEqual(['127.0.0.1', '::1']);
+      for (const [address, port] of udp) {
+        expect((await dig(port, 'svc.local', 'SOA', [], address)).status).toBe('NOERROR');
+        expect((await dig(port, 'svc.local', 'SOA', ['+tcp'], address)).status).toBe('NOERROR');
+      }
+    } finally {
+      await d2.stop();
+    }
+  });
+
   it('exits 0 on SIGTERM', async () => {
     const d2 = await startDaemon();
     expect(await d2.stop('SIGTERM')).toBe(0);
