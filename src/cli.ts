@@ -176,6 +176,14 @@ async function scanOnce(config: Config): Promise<Registry> {
   throw lastErr;
 }
 
+/**
+ * Writes to stdout and waits until it is flushed: stdout is asynchronous on
+ * pipes, and main() ends with process.exit(), which would cut long output.
+ */
+function print(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (err) => (err ? reject(err) : resolve())));
+}
+
 async function list(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: LIST_OPTIONS, strict: true });
   if (values.help) return help('list');
@@ -183,8 +191,7 @@ async function list(argv: string[]): Promise<number> {
   const fromDaemon = config.control === 'off' ? null : await fetchRegistry(config.control);
   const registry = fromDaemon ?? (await scanOnce(config));
   if (!fromDaemon) process.stderr.write('bindsight: no daemon answered; scanned this host directly\n');
-  if (values.json) process.stdout.write(`${JSON.stringify(registry, null, 2)}\n`);
-  else process.stdout.write(formatTable(listRows(registry)));
+  await print(values.json ? `${JSON.stringify(registry, null, 2)}\n` : formatTable(listRows(registry)));
   return 0;
 }
 

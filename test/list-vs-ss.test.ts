@@ -1,7 +1,7 @@
 // `bindsight list --json` against `ss -ltnup`, both filtered by the same
 // written rule (docs/naming.md): the same sockets, the same pids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CLI, startDaemon, type RunningDaemon } from './helpers/daemon.js';
 import { startServer, type TestServer } from './helpers/servers.js';
@@ -32,7 +32,7 @@ describe('bindsight list --json vs ss -ltnup', () => {
       for (let attempt = 0; attempt < 5; attempt++) {
         await new Promise((r) => setTimeout(r, 400));
         const args = via === 'the daemon' ? ['list', '--json', '--control', `127.0.0.1:${d.controlPort}`] : ['list', '--json', '--control', 'off'];
-        const [{ stdout }, ss] = await Promise.all([run(process.execPath, [CLI, ...args]), ssTruth()]);
+        const [{ stdout }, ss] = await Promise.all([run(process.execPath, [CLI, ...args], { maxBuffer: 1 << 28 }), ssTruth()]);
         last = [listTruth(JSON.parse(stdout) as Registry), ss];
         if (JSON.stringify(last[0]) === JSON.stringify(last[1])) break;
       }
@@ -42,8 +42,29 @@ describe('bindsight list --json vs ss -ltnup', () => {
   }
 
   it('prints a table by default', async () => {
-    const { stdout } = await run(process.execPath, [CLI, 'list', '--control', `127.0.0.1:${d.controlPort}`]);
+    const { stdout } = await run(process.execPath, [CLI, 'list', '--control', `127.0.0.1:${d.controlPort}`], { maxBuffer: 1 << 28 });
     expect(stdout.split("\n")[0]).toMatch(/^NAME\s+TYPE\s+PROTO\s+LOCAL ADDRESS:PORT\s+PID\s+COMM\s+UID\s+NETNS\s+CONNS\(IN\/OUT\)$/);
     expect(stdout).toMatch(/\nweb\s+/);
   });
+
+  it('prints a registry of thousands of sockets whole into a pipe', async () => {
+    // stdout is asynchronous on pipes: exiting right after write() used to cut it.
+    const many = spawn('python3', ['-c', [
+      'import ctypes, socket, time',
+      "ctypes.CDLL(None).prctl(15, b'manysockets')  # PR_SET_NAME",
+      'socks = [socket.create_server(("127.0.0.1", 0)) for _ in range(3000)]',
+      'print("ready", flush=True)',
+      'time.sleep(600)',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => many.stdout!.once('data', resolve));
+    try {
+      const { stdout } = await run(process.execPath, [CLI, 'list', '--json', '--control', 'off'], { maxBuffer: 1 << 28 });
+      expect(stdout.length).toBeGreaterThan(1 << 20);
+      const reg = JSON.parse(stdout) as Registry;
+      expect(reg.services.find((s) => s.name === 'manysockets')?.endpoints.length).toBe(3000);
+    } finally {
+      many.kill('SIGKILL');
+    }
+  });
 });
+
