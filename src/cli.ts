@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // bindsight's command line: `run` (the daemon), `list`, `help`.
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { loadConfig, parseHostPort, DEFAULTS, type Config } from './config/config.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLog } from './log.js';
 import { BindsightError } from './errors.js';
 import { Daemon } from './daemon/daemon.js';
 import { listRows, formatTable } from './list-table.js';
@@ -17,6 +18,8 @@ Commands:
   run       start the daemon (DNS server + discovery + control endpoint)
   list      print the services the daemon sees (or scan now if none runs)
   help      show help for a command: bindsight help run
+
+  -V, --version   print the version
 
 Run 'bindsight <command> --help' for the options of a command.
 `,
@@ -121,10 +124,10 @@ async function run(argv: string[]): Promise<number> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     daemon.stop().then(
-      () => process.exit(0),
+      () => flushLog(log, () => process.exit(0)),
       (err: Error) => {
         log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        flushLog(log, () => process.exit(1));
       },
     );
   };
@@ -134,7 +137,10 @@ async function run(argv: string[]): Promise<number> {
     await daemon.start();
   } catch (e) {
     log.fatal({ err: e, code: (e as BindsightError).code }, (e as Error).message);
+    // The log may be JSON for machines; say it once plainly for the person.
+    process.stderr.write(`bindsight: ${(e as BindsightError).code ?? 'error'}: ${(e as Error).message}\n`);
     await daemon.stop();
+    await new Promise<void>((resolve) => flushLog(log, resolve));
     return 1;
   }
   return new Promise<number>(() => undefined); // runs until a signal
@@ -159,6 +165,7 @@ async function scanOnce(config: Config): Promise<Registry> {
   const { selfNetns } = await import('./discovery/procfs.js');
   const { compileRules } = await import('./naming/rules.js');
   const { readEtcServices, typeTable } = await import('./naming/service-types.js');
+  const { toLabel } = await import('./naming/label.js');
   const log = createLogger('warn');
   // A one-shot scan sees the same as the eBPF snapshot: skip loading programs.
   const choice = config.source === 'auto' || config.source === 'ebpf' ? 'auto-poll' : config.source;
@@ -168,7 +175,9 @@ async function scanOnce(config: Config): Promise<Registry> {
     try {
       const { source } = await selectSource(name, { intervalMs: 1000, reconcileMs: 30_000, ebpf: {}, log });
       const sockets = await source.scan();
-      return buildRegistry(sockets, readHost(selfNetns()), { rules: compileRules(config.rules), types: typeTable(readEtcServices()) });
+      const host = readHost(selfNetns());
+      const reserved = new Set([toLabel(host.hostname)]);
+      return buildRegistry(sockets, host, { rules: compileRules(config.rules), types: typeTable(readEtcServices()), reserved });
     } catch (e) {
       lastErr = e;
     }
@@ -195,6 +204,12 @@ async function list(argv: string[]): Promise<number> {
   return 0;
 }
 
+function version(): number {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  process.stdout.write(`bindsight ${pkg.version}\n`);
+  return 0;
+}
+
 function help(topic = 'main'): number {
   const text = USAGE[topic];
   if (!text) {
@@ -212,6 +227,7 @@ async function main(argv: string[]): Promise<number> {
     case 'list': return list(rest);
     case 'help': return help(rest[0]);
     case undefined: case '-h': case '--help': return help();
+    case '-V': case '--version': return version();
     default:
       process.stderr.write(`bindsight: unknown command "${cmd}"\n${USAGE.main}`);
       return 2;
@@ -221,8 +237,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
-    const err = e as BindsightError;
-    process.stderr.write(`bindsight: ${err.code ? `${err.code}: ` : ''}${err.message ?? String(e)}\n`);
-    process.exit(err.code === 'BS_CONFIG_INVALID' || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1);
+    const code = (e as { code?: string }).code;
+    // A bad flag is a configuration error like any other (parseArgs says which).
+    const usage = code === 'BS_CONFIG_INVALID' || code?.startsWith('ERR_PARSE_ARGS');
+    const shown = code?.startsWith('ERR_PARSE_ARGS') ? `BS_CONFIG_INVALID: ${(e as Error).message}; see --help` : `${code ? `${code}: ` : ''}${(e as Error).message ?? String(e)}`;
+    process.stderr.write(`bindsight: ${shown}\n`);
+    process.exit(usage ? 2 : 1);
   },
 );

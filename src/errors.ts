@@ -8,7 +8,7 @@ export const codes = {
   BS_NO_SOURCE: 'no discovery source works on this host',
   BS_CONFIG_INVALID: 'configuration is invalid',
   BS_ZONE_PARSE: 'zone file could not be parsed',
-  BS_LISTEN_FAILED: 'could not listen on a DNS address',
+  BS_LISTEN_FAILED: 'could not listen on an address',
   BS_BPF_LOAD: 'eBPF programs could not be loaded or attached',
 } as const;
 

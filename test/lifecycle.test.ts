@@ -75,7 +75,7 @@ describe('command line', () => {
   });
 
   it('rejects bad flags and bad config with a coded error and exit 2', async () => {
-    for (const args of [['run', '--source', 'magic'], ['run', '--listen', 'nonsense'], ['run', '--interval', 'soon'], ['run', '--zone', 'local'], ['frobnicate'], ['run', '--bogus']]) {
+    for (const args of [['run', '--source', 'magic'], ['run', '--listen', 'nonsense'], ['run', '--interval', 'soon'], ['run', '--zone', 'local'], ['frobnicate'], ['run', '--bogus'], ['list', '--bogus']]) {
       const err = await run(process.execPath, [CLI, ...args]).then(() => null, (e: { code: number; stderr: string }) => e);
       expect(err, args.join(' ')).not.toBeNull();
       expect(err!.code).toBe(2);
@@ -99,5 +99,28 @@ describe('command line', () => {
     const err = await run(process.execPath, [CLI, 'run', '--config', file]).then(() => null, (e: { code: number; stderr: string }) => e);
     expect(err?.code).toBe(2);
     expect(err?.stderr).toMatch(/BS_CONFIG_INVALID: configuration is invalid: zone must be a domain name/);
+    for (const text of ['[]', 'null', '42', '{bad']) {
+      writeFileSync(file, text);
+      const bad = await run(process.execPath, [CLI, 'run', '--config', file]).then(() => null, (e: { code: number; stderr: string }) => e);
+      expect(bad?.code, text).toBe(2);
+      expect(bad?.stderr, text).toMatch(/BS_CONFIG_INVALID: configuration is invalid: config file .*(must hold a JSON object|JSON)/);
+    }
+  });
+
+  it('--version prints the package version', async () => {
+    const { stdout } = await run(process.execPath, [CLI, '--version']);
+    expect(stdout).toMatch(/^bindsight \d+\.\d+\.\d+\n$/);
+  });
+
+  it('a taken port is one plain line naming the address and the errno, exit 1', async () => {
+    const d = await startDaemon({ args: ['--no-zones', '--control', 'off'] });
+    try {
+      const err = await run(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${d.dnsPort}`, '--control', 'off', '--no-zones'])
+        .then(() => null, (e: { code: number; stderr: string }) => e);
+      expect(err?.code).toBe(1);
+      expect(err?.stderr).toContain(`bindsight: BS_LISTEN_FAILED: could not listen on an address: DNS 127.0.0.1 port ${d.dnsPort}/udp: EADDRINUSE\n`);
+    } finally {
+      await d.stop();
+    }
   });
 });

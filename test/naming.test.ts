@@ -5,6 +5,11 @@ import { rootOrSkip, startDaemon, waitFor, type RunningDaemon } from './helpers/
 import { startServer, type TestServer } from './helpers/servers.js';
 import { dig, rdata } from './helpers/dig.js';
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toLabel } from '../src/naming/label.js';
+
 const NOBODY = 65534;
 
 describe.skipIf(rootOrSkip())('uid separation with real processes', () => {
@@ -51,5 +56,48 @@ describe('odd process names, end to end', () => {
     await waitFor(async () => (await dig(d.dnsPort, 'w-ird-name-1-x.svc.local', 'SRV')).answer.length === 1, 'the odd name');
     const reg = (await d.control('/registry')) as { services: Array<{ name: string; endpoints: Array<{ comm: string }> }> };
     expect(reg.services.find((x) => x.name === 'w-ird-name-1-x')!.endpoints[0]!.comm).toMatch(/^W/);
+  });
+});
+
+describe('reserved names: the host and the operator’s zone files', () => {
+  let d: RunningDaemon;
+  let servers: TestServer[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'bs-reserved-'));
+  const host = toLabel(hostname());
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'svc.local.zone'), 'printer 300 IN A 192.0.2.20\nalias 300 IN CNAME printer\n');
+    writeFileSync(join(dir, 'mdns.zone'), '$ORIGIN local.\nfoo 300 IN A 192.0.2.2\n');
+    d = await startDaemon({ args: ['--interval', '200ms', '--source', 'sockdiag', '--zones', dir] });
+    servers = [
+      await startServer(host.slice(0, 15), [{ proto: 'tcp', port: 0, host: '127.0.0.1' }], { uid: NOBODY }),
+      await startServer('printer', [{ proto: 'tcp', port: 0, host: '127.0.0.1' }]),
+      await startServer('alias', [{ proto: 'tcp', port: 0, host: '127.0.0.1' }]),
+    ];
+    await waitFor(async () => (await dig(d.dnsPort, 'alias-u0.svc.local', 'SRV')).answer.length === 1, 'alias-u0');
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.kill()));
+    await d?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a process named like the host gets -u<uid>; the host name keeps the host addresses', async () => {
+    const label = toLabel(host.slice(0, 15));
+    if (label !== host) return; // a hostname longer than a comm cannot be taken
+    expect(rdata(await dig(d.dnsPort, `${host}.svc.local`, 'A'), 'A')).not.toContain('127.0.0.1');
+    expect((await dig(d.dnsPort, `${host}-u${NOBODY}.svc.local`, 'SRV')).answer).toHaveLength(1);
+  });
+
+  it('names from zone files stay the operator’s: one TTL, no discovered records mixed in', async () => {
+    const a = await dig(d.dnsPort, 'printer.svc.local', 'A');
+    expect(a.answer).toEqual(['printer.svc.local. 300 IN A 192.0.2.20']);
+    expect((await dig(d.dnsPort, 'printer-u0.svc.local', 'SRV')).answer).toHaveLength(1);
+    expect(rdata(await dig(d.dnsPort, 'alias.svc.local', 'A'), 'CNAME')).toEqual(['printer.svc.local.']);
+  });
+
+  it('a zone file for `local.` is refused (RFC 6762 §3)', async () => {
+    expect((await dig(d.dnsPort, 'local', 'SOA')).status).toBe('REFUSED');
+    expect((await dig(d.dnsPort, 'foo.local', 'A')).status).toBe('REFUSED');
+    expect(d.logs.some((l) => /zone "local" is reserved for mDNS/.test(l.msg))).toBe(true);
   });
 });

@@ -45,7 +45,7 @@ export async function startControl(at: { address: string; port: number }, state:
   });
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new BindsightError('BS_LISTEN_FAILED', `control ${at.address}:${at.port}: ${err.message}`)));
+    server.once('error', (err) => reject(new BindsightError('BS_LISTEN_FAILED', `control endpoint ${at.address}:${at.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`)));
     server.listen(at.port, at.address, () => resolve());
   });
   return {

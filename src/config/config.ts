@@ -1,6 +1,6 @@
 // Configuration: defaults < config file (read with `conf`) < command-line
 // flags. Every key is documented in docs/configuration.md.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Conf from 'conf';
@@ -77,6 +77,14 @@ export function readConfigFile(path: string | undefined): Partial<Record<string,
   if (!file) return {};
   if (!existsSync(file)) fail(`config file ${file} does not exist`);
   const ext = extname(file);
+  // conf reads `[]`, `null` or `42` as an empty store: check the shape first.
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    fail(`config file ${file}: ${(e as Error).message}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`config file ${file} must hold a JSON object`);
   try {
     const conf = new Conf<Record<string, unknown>>({
       cwd: dirname(resolve(file)),

@@ -9,6 +9,7 @@ import { Metrics } from '../api/metrics.js';
 import { startControl, type ControlServer } from '../api/control.js';
 import { selectSource } from '../discovery/select.js';
 import type { DiscoverySource, SourceEvent } from '../discovery/source.js';
+import { isService } from '../discovery/socket.js';
 import { selfNetns } from '../discovery/procfs.js';
 import { buildRegistry, withConnections, type ConnectionCounts, type Registry } from '../registry/registry.js';
 import { readHost } from '../registry/host.js';
@@ -20,6 +21,7 @@ import { buildZoneSet, type ZoneInput, type ZoneSet } from '../dns/zone-set.js';
 import { synthesizeNs, synthesizeSoa } from '../dns/authority.js';
 import { answer } from '../dns/answer.js';
 import { nameKey } from '../dns/records.js';
+import { labelBelow } from '../dns/names.js';
 import { startDnsServer, type DnsServer } from '../dns/server.js';
 import { SocketTable } from './socket-table.js';
 import { EventRecord } from './event-record.js';
@@ -37,7 +39,7 @@ export interface DaemonState {
 
 export class Daemon implements DaemonState {
   readonly metrics = new Metrics();
-  private readonly table = new SocketTable();
+  private readonly table = new SocketTable((s) => isService(s, this.host.ephemeral));
   private readonly record = new EventRecord();
   private readonly rules: CompiledRule[];
   private readonly types: TypeTable;
@@ -45,6 +47,8 @@ export class Daemon implements DaemonState {
   private current: Registry;
   private zones: ZoneSet = { zones: [], reverse: new Map() };
   private staticZones: LoadedZone[] = [];
+  /** Labels of the service zone that zone files define: not for processes to take. */
+  private staticLabels = new Set<string>();
   private serial = Math.floor(Date.now() / 1000);
   private src: DiscoverySource | undefined;
   private dns: DnsServer | undefined;
@@ -85,7 +89,17 @@ export class Daemon implements DaemonState {
       const { zones, errors } = await loadZoneDir(c.zonesDir, { defaultTtl: c.ttl, badRecords: 'poison' });
       for (const e of errors) this.log.error({ err: e, code: e.code }, 'zone file skipped');
       for (const e of zones.flatMap((z) => z.recordErrors ?? [])) this.log.error({ err: e, code: e.code }, 'zone record skipped; its name answers SERVFAIL');
-      this.staticZones = zones;
+      this.staticZones = zones.filter((z) => {
+        // RFC 6762 §3: `local.` belongs to mDNS; avahi turns itself off when
+        // unicast DNS answers an SOA for it.
+        if (nameKey(z.origin) !== 'local') return true;
+        this.log.error({ file: z.file, code: 'BS_ZONE_PARSE' }, `zone file ${z.file} skipped: zone "local" is reserved for mDNS (RFC 6762 §3)`);
+        return false;
+      });
+      const zoneKey = nameKey(c.zone);
+      this.staticLabels = new Set(this.staticZones.filter((z) => nameKey(z.origin) === zoneKey)
+        .flatMap((z) => [...z.records, ...(z.soa ? [z.soa] : [])].map((r) => labelBelow(nameKey(r.name), zoneKey)))
+        .filter((l): l is string => l !== undefined));
       this.log.info({ dir: c.zonesDir, zones: zones.map((z) => `${z.file}:${z.origin}`) }, 'static zones loaded');
     }
     this.rebuild();
@@ -136,6 +150,7 @@ export class Daemon implements DaemonState {
     if (e.kind === 'snapshot') this.metrics.scans.inc({ source: name });
     else {
       this.metrics.events.inc({ kind: e.kind }, e.sockets.length);
+      if (!this.table.relevant(e)) return; // client sockets: not ours to record
       for (const s of e.sockets) {
         const r = this.record.push(e.kind, s);
         this.log.debug({ event: r }, `socket ${e.kind}`);
@@ -184,7 +199,8 @@ export class Daemon implements DaemonState {
   private rebuild(): void {
     const c = this.config;
     const host = this.host;
-    this.current = buildRegistry(this.table.all(), host, { rules: this.rules, types: this.types });
+    const reserved = new Set([...this.staticLabels, toLabel(host.hostname)]);
+    this.current = buildRegistry(this.table.all(), host, { rules: this.rules, types: this.types, reserved });
     const rendered = renderRegistry(this.current, { origin: c.zone, ttl: c.ttl });
     // Every rebuild follows a change the source reported: a new zone version
     // (RFC 1982 serial arithmetic wraps at 2^32; synthesizeSoa takes >>> 0).

@@ -134,6 +134,16 @@ describe('answer', () => {
     }
   });
 
+  it('matches zones label by label: an escaped dot is part of a label', () => {
+    expect(answer(zs, { name: 'x\\.svc.local', type: TYPE.A, class: CLASS.IN }).rcode).toBe(RCODE.REFUSED);
+    expect(answer(zs, { name: 'api\\.svc.local', type: TYPE.A, class: CLASS.IN }).rcode).toBe(RCODE.REFUSED);
+    expect(answer(zs, { name: 'x\\.y.svc.local', type: TYPE.A, class: CLASS.IN }).rcode).toBe(RCODE.NXDOMAIN);
+    const esc = buildZoneSet([{ origin: 'svc.local', soa: synthesizeSoa(auth), ns: [], records: [rr('a\\.b.svc.local. 5 IN A 192.0.2.9')] }], []);
+    expect(answer(esc, { name: 'a\\.b.svc.local', type: TYPE.A, class: CLASS.IN }).answer).toHaveLength(1);
+    // `b.svc.local` is not a parent of `a\.b.svc.local` (one label `a.b`): NXDOMAIN, not an ENT.
+    expect(answer(esc, { name: 'b.svc.local', type: TYPE.A, class: CLASS.IN }).rcode).toBe(RCODE.NXDOMAIN);
+  });
+
   it('REFUSES other classes', () => {
     expect(answer(zs, { name: 'version.bind', type: TYPE.TXT, class: CLASS.CH }).rcode).toBe(RCODE.REFUSED);
   });

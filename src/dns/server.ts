@@ -183,8 +183,9 @@ async function bindPair(address: string, port: number): Promise<Pair> {
 }
 
 function listenError(address: string, port: number, transport: string, cause: unknown): BindsightError {
-  const msg = (cause as Error)?.message ?? String(cause);
-  return new BindsightError('BS_LISTEN_FAILED', `${address} port ${port}/${transport}: ${msg}`, { cause });
+  // The errno code says it all; the cause's own message would repeat it.
+  const e = cause as NodeJS.ErrnoException;
+  return new BindsightError('BS_LISTEN_FAILED', `DNS ${address} port ${port}/${transport}: ${e?.code ?? e?.message ?? String(cause)}`);
 }
 
 async function closePairs(pairs: Pair[], conns: Set<net.Socket>): Promise<void> {

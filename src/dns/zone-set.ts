@@ -1,6 +1,7 @@
 // An immutable index over the zones bindsight is authoritative for, built
 // once per registry change so the answer path is only map lookups.
 import { nameKey, TYPE, typeCode, type RR } from './records.js';
+import { inZone, labelDots } from './names.js';
 
 export interface Zone {
   origin: string;
@@ -34,18 +35,12 @@ export interface ZoneInput {
 
 function parentKeys(key: string, apex: string): string[] {
   const out: string[] = [];
-  let k = key;
-  while (k !== apex && k.length > apex.length) {
-    const dot = k.indexOf('.');
-    if (dot < 0) break;
-    k = k.slice(dot + 1);
-    if (k !== apex) out.push(k);
+  for (const dot of labelDots(key)) {
+    const k = key.slice(dot + 1);
+    if (k.length <= apex.length) break;
+    out.push(k);
   }
   return out;
-}
-
-function inZone(key: string, apex: string): boolean {
-  return apex === '' || key === apex || key.endsWith(`.${apex}`);
 }
 
 export function buildZone(z: ZoneInput): Zone {

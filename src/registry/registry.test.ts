@@ -124,5 +124,14 @@ describe('buildRegistry', () => {
     const r = build([a, { ...a, processes: [proc(8, 'dup')] }]);
     expect(r.services[0]!.endpoints.map((e) => e.pids)).toEqual([[7, 8]]);
   });
+
+  it('never gives a process a reserved name (the host, names from zone files)', () => {
+    const r = buildRegistry([
+      sock({ proto: 'tcp', address: '127.0.0.1', port: 1, uid: 65534, processes: [proc(1, 'vm', 65534)] }),
+      sock({ proto: 'tcp', address: '127.0.0.1', port: 2, uid: 0, processes: [proc(2, 'printer', 0)] }),
+      sock({ proto: 'tcp', address: '127.0.0.1', port: 3, uid: 0, processes: [proc(3, 'api', 0)] }),
+    ], host, { rules: compileRules([]), types: builtinTable(), reserved: new Set(['vm', 'printer']) });
+    expect(r.services.map((s) => s.name)).toEqual(['api', 'printer-u0', 'vm-u65534']);
+  });
 });
 

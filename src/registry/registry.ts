@@ -55,6 +55,12 @@ export interface Registry {
 export interface RegistryOptions {
   rules: readonly CompiledRule[];
   types: TypeTable;
+  /**
+   * Labels that discovered services may not take: the host's own name and
+   * every name an operator's zone file defines in the service zone. A process
+   * named like one of them gets `<name>-u<uid>` instead (docs/naming.md).
+   */
+  reserved?: ReadonlySet<string>;
 }
 
 const isV4 = (a: string) => a.includes('.') && !a.includes(':');
@@ -151,7 +157,7 @@ export function buildRegistry(sockets: readonly SocketRecord[], host: HostInfo, 
   // Name assignment: per label, the lowest uid keeps the name and the others
   // become <label>-u<uid>, so a user cannot join (or hijack) another user's
   // service by naming a process after it.
-  const taken = new Set<string>();
+  const taken = new Set<string>(opts.reserved ?? []);
   const pending: Array<{ name: string; uid: number; endpoints: Endpoint[] }> = [];
   for (const label of [...groups.keys()].sort()) {
     const byUid = groups.get(label)!;
