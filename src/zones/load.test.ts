@@ -64,6 +64,21 @@ describe('loadZoneDir', () => {
     ]);
   });
 
+  it('$INCLUDE may not leave the zones directory', async () => {
+    const dir = join(tmp, 'jail');
+    mkdirSync(join(dir, 'sub'), { recursive: true });
+    writeFileSync(join(dir, 'out.zone'), '$ORIGIN out.test.\n$INCLUDE /etc/hostname\n');
+    writeFileSync(join(dir, 'up.zone'), '$ORIGIN up.test.\n$INCLUDE ../../etc/passwd\n');
+    writeFileSync(join(dir, 'in.zone'), '$ORIGIN in.test.\n$INCLUDE sub/x.inc\n');
+    writeFileSync(join(dir, 'sub', 'x.inc'), 'x 60 IN A 192.0.2.1\n');
+    const r = await loadZoneDir(dir);
+    expect(r.zones.map((z) => z.origin)).toEqual(['in.test']);
+    expect(r.errors.map((e) => e.message).sort()).toEqual([
+      expect.stringMatching(/out\.zone:2: .*\/etc\/hostname is outside the zones directory/),
+      expect.stringMatching(/up\.zone:2: .*outside the zones directory/),
+    ]);
+  });
+
   it('an include loop is stopped', async () => {
     const d = dir('loop', { 'l.zone': '$INCLUDE l.zone\n' });
     const { errors } = await loadZoneDir(d);
@@ -91,11 +106,13 @@ describe('zones/example.zone', () => {
 // with them, as bindsight would serve it.
 function wrapped(): string {
   const f = join(tmp, 'wrapped.zone');
+  // $INCLUDE stays inside the zone's directory: include a copy.
+  writeFileSync(join(tmp, 'example.inc'), readFileSync(EXAMPLE));
   writeFileSync(f, [
     '$ORIGIN svc.local.', '$TTL 3600',
     '@ IN SOA ns.svc.local. hostmaster.svc.local. 1 3600 600 86400 60',
     '@ IN NS ns.svc.local.', 'ns IN A 127.0.0.1',
-    `$INCLUDE ${EXAMPLE}`, '',
+    `$INCLUDE ${join(tmp, 'example.inc')}`, '',
   ].join('\n'));
   return f;
 }

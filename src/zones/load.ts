@@ -7,7 +7,7 @@
 // rest of the file loads, and the name answers SERVFAIL (issue 4).
 import { readFileSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { BindsightError } from '../errors.js';
 import { ZoneParseError } from './rr-text.js';
 import { parseZone, type ParseOptions, type ParsedZone } from './zonefile.js';
@@ -45,11 +45,21 @@ function tooBig(size: number, file: string): void {
   if (size > MAX_FILE_BYTES) throw new ZoneParseError(`file is ${size} bytes, over ${MAX_FILE_BYTES}`, 1, file);
 }
 
-/** $INCLUDE targets are relative to the including file's directory. */
-function includeReader(target: string, fromFile: string | undefined): { file: string; text: string } {
-  const file = resolve(fromFile ? dirname(fromFile) : '.', target);
-  tooBig(statSync(file).size, file);
-  return { file, text: decode(readFileSync(file), file) };
+/**
+ * $INCLUDE targets are relative to the including file's directory and must
+ * stay inside the top-level file's directory: a zone file is no way to read
+ * (and serve, line by line in errors) any file on the host.
+ */
+function includeReader(root: string) {
+  return (target: string, fromFile: string | undefined): { file: string; text: string } => {
+    const file = resolve(fromFile ? dirname(fromFile) : root, target);
+    const rel = relative(root, file);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new ZoneParseError(`$INCLUDE ${target} is outside the zones directory ${root}`, 0, fromFile);
+    }
+    tooBig(statSync(file).size, file);
+    return { file, text: decode(readFileSync(file), file) };
+  };
 }
 
 function readError(file: string, err: unknown): ZoneParseError {
@@ -68,7 +78,7 @@ export async function loadZoneFile(file: string, opts: LoadOptions & { origin?: 
     throw readError(file, err);
   }
   try {
-    return { file, ...parseZone(text, { ...opts, file, include: includeReader }) };
+    return { file, ...parseZone(text, { ...opts, file, include: includeReader(dirname(resolve(file))) }) };
   } catch (err) {
     if (err instanceof BindsightError) throw err;
     // A parser bug must not take the daemon down either.
