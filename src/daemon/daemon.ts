@@ -16,7 +16,7 @@ import { readHost } from '../registry/host.js';
 import { compileRules, type CompiledRule } from '../naming/rules.js';
 import { readEtcServices, typeTable, type TypeTable } from '../naming/service-types.js';
 import { toLabel } from '../naming/label.js';
-import { renderRegistry } from '../dns/discovered-zone.js';
+import { enumerateStaticTypes, renderRegistry } from '../dns/discovered-zone.js';
 import { buildZoneSet, type ZoneInput, type ZoneSet } from '../dns/zone-set.js';
 import { synthesizeNs, synthesizeSoa } from '../dns/authority.js';
 import { answer } from '../dns/answer.js';
@@ -214,7 +214,8 @@ export class Daemon implements DaemonState {
     for (const z of this.staticZones) {
       const existing = inputs.find((i) => nameKey(i.origin) === nameKey(z.origin));
       if (existing) {
-        existing.records = [...existing.records, ...z.records, ...(z.soa ? [z.soa] : [])];
+        const types = enumerateStaticTypes(z.records, existing.records, existing.origin, c.ttl);
+        existing.records = [...existing.records, ...types, ...z.records, ...(z.soa ? [z.soa] : [])];
         existing.broken = [...(existing.broken ?? []), ...(z.broken ?? [])];
       } else inputs.push({ origin: z.origin, records: [...z.records, ...(z.soa ? [z.soa] : [])], broken: z.broken, ...auth(z.origin) });
     }

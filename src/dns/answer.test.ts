@@ -179,3 +179,17 @@ describe('names with a bad zone-file record (issue 4)', () => {
     expect(q('nope.lan', TYPE.A).rcode).toBe(RCODE.NXDOMAIN);
   });
 });
+
+describe('DNS-SD types from zone files', () => {
+  it('are enumerated once each, next to the discovered ones', async () => {
+    const { enumerateStaticTypes } = await import('./discovered-zone.js');
+    const statics = [
+      rr('_ipp._tcp.svc.local. 300 IN PTR printer._ipp._tcp.svc.local.'),
+      rr('_IPP._tcp.svc.local. 300 IN PTR other._ipp._tcp.svc.local.'),
+      rr('_http._tcp.svc.local. 300 IN PTR site._http._tcp.svc.local.'),
+      rr('_smb._tcp.svc.local. 300 IN SRV 0 0 445 nas.svc.local.'),
+    ];
+    const added = enumerateStaticTypes(statics, rendered.records, 'svc.local', 5).map(formatRR);
+    expect(added).toEqual([formatRR(rr('_services._dns-sd._udp.svc.local. 5 IN PTR _ipp._tcp.svc.local.'))]);
+  });
+});

@@ -116,3 +116,23 @@ export function renderRegistry(r: Registry, o: RenderOptions): Rendered {
   }
   return { records, reverse };
 }
+
+/**
+ * Service enumeration (RFC 6763 §9) for DNS-SD types that zone files define:
+ * a PTR `_services._dns-sd._udp.<origin>` → `_type._proto.<origin>` for each
+ * such type that `existing` does not list yet.
+ */
+export function enumerateStaticTypes(staticRecords: readonly RR[], existing: readonly RR[], origin: string, ttl: number): RR[] {
+  const enumName = `_services._dns-sd._udp.${origin}`;
+  const key = (n: string) => n.toLowerCase();
+  const listed = new Set(existing.filter((r) => key(r.name) === key(enumName) && r.data.type === 'PTR')
+    .map((r) => (r.data.type === 'PTR' ? key(r.data.target) : '')));
+  const type = new RegExp(`^_[a-z0-9-]{1,15}\\._(tcp|udp)\\.${key(origin).replace(/[.]/g, '\\.')}$`);
+  const out: RR[] = [];
+  for (const r of staticRecords) {
+    if (r.data.type !== 'PTR' || !type.test(key(r.name)) || listed.has(key(r.name))) continue;
+    listed.add(key(r.name));
+    out.push({ name: enumName, ttl, data: { type: 'PTR', target: r.name } });
+  }
+  return out;
+}
