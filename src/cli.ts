@@ -116,6 +116,8 @@ async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: RUN_OPTIONS, strict: true });
   if (values.help) return help('run');
   const config = loadConfig(values.config as string | undefined, runFlags(values));
+  // Its own comm: the daemon's sockets are served as bindsight.<zone>, not node.
+  process.title = 'bindsight';
   const log = createLogger(config.logLevel);
   const daemon = new Daemon(config, log);
   let stopping = false;

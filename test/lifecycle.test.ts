@@ -34,6 +34,11 @@ describe('daemon operation', () => {
     }
   });
 
+  it('discovers itself as bindsight.svc.local, with its DNS port', async () => {
+    const { waitFor } = await import('./helpers/daemon.js');
+    await waitFor(async () => (await dig(d.dnsPort, 'bindsight.svc.local', 'SRV')).answer.some((l) => l.endsWith(` ${d.dnsPort} bindsight.svc.local.`)), 'the daemon itself');
+  });
+
   it('serves the shipped example zone next to discovered names', async () => {
     const r = await dig(d.dnsPort, 'printer.svc.local', 'A');
     expect(r.status).toBe('NOERROR');
