@@ -144,6 +144,16 @@ describe('answer', () => {
     expect(answer(esc, { name: 'b.svc.local', type: TYPE.A, class: CLASS.IN }).rcode).toBe(RCODE.NXDOMAIN);
   });
 
+  it('TCP and UDP on one port are one SRV record at the instance name (RFC 2181 §5)', () => {
+    const reg = buildRegistry([
+      sock({ proto: 'tcp', address: '127.0.0.1', port: 53, processes: [proc(9, 'dnsd')] }),
+      sock({ proto: 'udp', address: '127.0.0.1', port: 53, processes: [proc(9, 'dnsd')] }),
+    ], host, { rules: [], types: builtinTable() });
+    const r = renderRegistry(reg, { origin: 'svc.local', ttl: 5 }).records.filter((x) => x.data.type === 'SRV').map(formatRR);
+    expect(r.filter((l) => l.startsWith('dnsd.svc.local.'))).toHaveLength(1);
+    expect(r.filter((l) => l.startsWith('_dns._udp.dnsd.') || l.startsWith('_dns._tcp.dnsd.'))).toHaveLength(2);
+  });
+
   it('REFUSES other classes', () => {
     expect(answer(zs, { name: 'version.bind', type: TYPE.TXT, class: CLASS.CH }).rcode).toBe(RCODE.REFUSED);
   });

@@ -51,10 +51,13 @@ function serviceRecords(s: Service, r: Registry, o: RenderOptions, out: RR[], ty
     if (endpointAddresses(e, r.host).length === 0) continue; // unreachable from here
     ports.set(`${e.proto}/${e.port}`, { proto: e.proto, port: e.port, type: e.type });
   }
+  const srvPorts = new Set<number>();
   for (const p of ports.values()) {
     // RFC 2782: the target is the instance's own name, whose A/AAAA are glue.
     const srv = { type: 'SRV', priority: 0, weight: 0, port: p.port, target: fqdn } as const;
-    out.push({ name: fqdn, ttl: o.ttl, data: srv });
+    // TCP and UDP on one port give the same SRV: once (RFC 2181 §5, no duplicate RRs).
+    if (!srvPorts.has(p.port)) out.push({ name: fqdn, ttl: o.ttl, data: srv });
+    srvPorts.add(p.port);
     if (!p.type) continue;
     const svc = `_${p.type}._${p.proto}`;
     out.push({ name: `${svc}.${fqdn}`, ttl: o.ttl, data: srv });
