@@ -9,27 +9,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFORMANCE_CASES, CONFORMANCE_ZONE } from './fixtures/dns/conformance.js';
-import { exchangeTcp, exchangeUdp, runCase, viewReply, type Target } from './helpers/dns-conformance.js';
+import { buildQuery, exchangeTcp, exchangeUdp, runCase, viewReply, type QueryOpts, type Target } from './helpers/dns-conformance.js';
+import { TYPE } from '../src/dns/records.js';
 import { rootOrSkip, startDaemon, waitFor, type RunningDaemon } from './helpers/daemon.js';
 import { dig } from './helpers/dig.js';
 import { startServer, type TestServer } from './helpers/servers.js';
 
-const TYPES = { A: 1, NS: 2, SOA: 6, MX: 15, TXT: 16, AAAA: 28, SRV: 33, PTR: 12, ANY: 255 } as const;
-interface QueryOpts { id?: number; flags?: number; edns?: { size: number; version?: number; do?: boolean } }
-
-/** A query built byte by byte: header, one question, optional OPT (RFC 1035 §4.1, RFC 6891 §6.1.2). */
-function query(name: string, type: keyof typeof TYPES, o: QueryOpts = {}): Buffer {
-  const h = Buffer.alloc(12);
-  h.writeUInt16BE(o.id ?? 0xb51d, 0);
-  h.writeUInt16BE(o.flags ?? 0x0100, 2);
-  h.writeUInt16BE(1, 4);
-  h.writeUInt16BE(o.edns ? 1 : 0, 10);
-  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
-  const opt = o.edns
-    ? Buffer.from([0, 0, 41, o.edns.size >> 8, o.edns.size & 255, 0, o.edns.version ?? 0, o.edns.do ? 0x80 : 0, 0, 0, 0])
-    : Buffer.alloc(0);
-  return Buffer.concat([h, ...labels, Buffer.from([0, 0, TYPES[type], 0, 1]), opt]);
-}
+const query = buildQuery;
 
 /** Wire form of a name, uncompressed. */
 const wireName = (name: string): Buffer =>
@@ -145,7 +131,7 @@ describe('the real daemon: conformance table and daemon-level DNS behaviour', ()
 
   it('SRV targets are written uncompressed (RFC 2782), even when the target is the qname', async () => {
     const r = (await exchangeUdp(t, query('confapi.svc.local', 'SRV')))!;
-    const srvs = rawAnswers(r).filter((a) => a.type === TYPES.SRV);
+    const srvs = rawAnswers(r).filter((a) => a.type === TYPE.SRV);
     expect(srvs.length).toBeGreaterThan(0);
     for (const s of srvs) {
       expect(s.rdata.readUInt16BE(4)).toBe(GIT_PORT);

@@ -10,29 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONFORMANCE_CASES, CONFORMANCE_ZONE } from './fixtures/dns/conformance.js';
-import { exchangeTcp, exchangeUdp, loadHex, viewReply, type Target } from './helpers/dns-conformance.js';
+import { buildQuery, exchangeTcp, exchangeUdp, loadHex, viewReply, type Target } from './helpers/dns-conformance.js';
 import { startDaemon, type RunningDaemon } from './helpers/daemon.js';
 import { nsdUnavailable, startNsd, type RunningNsd } from './helpers/nsd.js';
 
 const ORIGIN = 'conformance.test';
 
-interface QueryOpts { id?: number; flags?: number; edns?: { size: number; do?: boolean } }
-const TYPES = { A: 1, NS: 2, CNAME: 5, SOA: 6, MX: 15, TXT: 16, AAAA: 28, SRV: 33, ANY: 255 } as const;
-
-/** A query built byte by byte: header, one question, optional OPT. */
-function query(name: string, type: keyof typeof TYPES, o: QueryOpts = {}): Buffer {
-  const h = Buffer.alloc(12);
-  h.writeUInt16BE(o.id ?? 0x4e53, 0);
-  h.writeUInt16BE(o.flags ?? 0x0100, 2);
-  h.writeUInt16BE(1, 4);
-  h.writeUInt16BE(o.edns ? 1 : 0, 10);
-  const labels = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
-  const q = Buffer.concat([...labels, Buffer.from([0, 0, TYPES[type], 0, 1])]);
-  const opt = o.edns
-    ? Buffer.from([0, 0, 41, o.edns.size >> 8, o.edns.size & 255, 0, 0, o.edns.do ? 0x80 : 0, 0, 0, 0])
-    : Buffer.alloc(0);
-  return Buffer.concat([h, q, opt]);
-}
+const query = buildQuery;
 
 interface Probe { id: string; bytes: Buffer; transports: Array<'udp' | 'tcp'>; /** Neither server should answer. */ silent?: boolean }
 

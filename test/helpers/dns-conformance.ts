@@ -8,6 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
+import { TYPE } from '../../src/dns/records.js';
 import type { ConformanceCase, Expect } from '../fixtures/dns/conformance.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/dns');
@@ -16,6 +17,22 @@ const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fix
 export function loadHex(stem: string): Buffer {
   const text = fs.readFileSync(path.join(FIXTURES, `${stem}.hex`), 'utf8');
   return Buffer.from(text.split('\n').filter((l) => !l.startsWith('#')).join('').replace(/\s+/g, ''), 'hex');
+}
+
+export interface QueryOpts { id?: number; flags?: number; edns?: { size: number; version?: number; do?: boolean } }
+
+/** A query built byte by byte: header, one question, optional OPT (RFC 1035 §4.1, RFC 6891 §6.1.2). */
+export function buildQuery(name: string, type: keyof typeof TYPE, o: QueryOpts = {}): Buffer {
+  const h = Buffer.alloc(12);
+  h.writeUInt16BE(o.id ?? 0xb51d, 0);
+  h.writeUInt16BE(o.flags ?? 0x0100, 2);
+  h.writeUInt16BE(1, 4);
+  h.writeUInt16BE(o.edns ? 1 : 0, 10);
+  const labels = name.split('.').filter(Boolean).map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')]));
+  const opt = o.edns
+    ? Buffer.from([0, 0, 41, o.edns.size >> 8, o.edns.size & 255, 0, o.edns.version ?? 0, o.edns.do ? 0x80 : 0, 0, 0, 0])
+    : Buffer.alloc(0);
+  return Buffer.concat([h, ...labels, Buffer.from([0, 0, TYPE[type], 0, 1]), opt]);
 }
 
 export interface Target { host: string; port: number }
