@@ -16,7 +16,7 @@ export function createLogger(level: string): Logger {
 /** Writes out what the logger still buffers, then calls done. */
 export function flushLog(log: Logger, done: () => void): void {
   try {
-    log.flush((err) => done());
+    log.flush(() => done());
   } catch {
     done();
   }

@@ -44,6 +44,12 @@ export class Daemon implements DaemonState {
   private readonly rules: CompiledRule[];
   private readonly types: TypeTable;
   private readonly netns = selfNetns();
+  /**
+   * Host facts change rarely; reading them on every socket event would put
+   * getifaddrs() on the event path. Refreshed on a timer instead.
+   */
+  private host = readHost(this.netns);
+  private hostTimer: NodeJS.Timeout | undefined;
   private current: Registry;
   private zones: ZoneSet = { zones: [], reverse: new Map() };
   private staticZones: LoadedZone[] = [];
@@ -76,11 +82,6 @@ export class Daemon implements DaemonState {
   source() {
     const s = this.src as (DiscoverySource & { stats?: () => unknown }) | undefined;
     return { name: s?.name ?? 'none', ...(s?.stats ? { stats: s.stats() } : {}) };
-  }
-
-  /** The DNS and control addresses actually bound (port 0 resolved). */
-  addresses() {
-    return { dns: this.dns?.addresses() ?? [], control: this.control?.address() ?? null };
   }
 
   async start(): Promise<void> {
@@ -180,13 +181,6 @@ export class Daemon implements DaemonState {
     if (wait > 0) setTimeout(run, wait);
     else queueMicrotask(run);
   }
-
-  /**
-   * Host facts change rarely; reading them on every socket event would put
-   * getifaddrs() on the event path. Refreshed on a timer instead.
-   */
-  private host = readHost(this.netns);
-  private hostTimer: NodeJS.Timeout | undefined;
 
   private refreshHost(): void {
     const next = readHost(this.netns);
